@@ -1,0 +1,161 @@
+"""tf.data pipelines of grouped batches, from prepared data or rendered live.
+
+Every element is a batch of K whole groups (a group is never split):
+
+  images      float32 [K, G, S, S, 1] in [0, 1]
+  group_type  int32 [K]          (factors.GroupType values)
+  azimuth     float32 [K, G]     degrees, and likewise elevation, light
+  identity    float32 [K, G, D]  the face model's identity vectors
+
+Group types are drawn in a configurable ratio (default the paper's
+1:1:1:10, azimuth : elevation : light : intrinsic).
+"""
+
+import collections
+from typing import Optional
+
+import numpy as np
+import tensorflow as tf
+
+from dcign_tf.data import factors
+from dcign_tf.data import faces_dataset
+from dcign_tf.data import groups
+
+FACTOR_KEYS = ("azimuth", "elevation", "light")
+
+
+def draw_group_types(ratio, count: int, rng: np.random.Generator) -> np.ndarray:
+  """Draws `count` group types (ints) with probabilities from `ratio`."""
+  probabilities = factors.parse_ratio(ratio)
+  return rng.choice(len(probabilities), size=count, p=probabilities)
+
+
+def to_model_inputs(example: dict) -> dict:
+  """A stored group (uint8 images) -> float32 images in [0, 1]."""
+  return {
+      "images": tf.cast(example["images"], tf.float32) / 255.0,
+      "group_type": tf.cast(example["group_type"], tf.int32),
+      **{key: example[key] for key in FACTOR_KEYS},
+      "identity": example["identity"],
+  }
+
+
+def _check_groups_per_batch(groups_per_batch) -> int:
+  if (isinstance(groups_per_batch, bool) or
+      int(groups_per_batch) != groups_per_batch or groups_per_batch < 1):
+    raise ValueError("groups_per_batch must be an integer >= 1, got "
+                     f"{groups_per_batch!r}.")
+  return int(groups_per_batch)
+
+
+def prepared_dataset(builder: faces_dataset.DcignFaces, split: str = "train",
+                     ratio=factors.PAPER_RATIO, groups_per_batch: int = 1,
+                     shuffle_buffer: int = 256, seed: Optional[int] = None
+                     ) -> tf.data.Dataset:
+  """An endless, shuffled stream of K-group batches from prepared data.
+
+  Args:
+    builder: a prepared `DcignFaces` builder.
+    split: "train" or "test".
+    ratio: group-type weights (see `factors.parse_ratio`).
+    groups_per_batch: K.
+    shuffle_buffer: groups held for shuffling, per group type.
+    seed: makes file order, shuffling and type draws reproducible.
+  """
+  probabilities = factors.parse_ratio(ratio)
+  groups_per_batch = _check_groups_per_batch(groups_per_batch)
+  read_config = faces_dataset.tfds.ReadConfig(shuffle_seed=seed)
+  streams, weights = [], []
+  for group_type in factors.GroupType:
+    if probabilities[group_type] == 0:
+      continue
+    stream = builder.as_dataset(
+        split=faces_dataset.split_name(split, group_type), shuffle_files=True,
+        read_config=read_config)
+    streams.append(stream.repeat().shuffle(shuffle_buffer, seed=seed))
+    weights.append(float(probabilities[group_type]))
+  if len(streams) == 1:
+    dataset = streams[0]
+  else:
+    dataset = tf.data.Dataset.sample_from_datasets(streams, weights, seed=seed)
+  return _finish(dataset, groups_per_batch)
+
+
+def evaluation_dataset(builder: faces_dataset.DcignFaces, split: str = "test",
+                       groups_per_batch: int = 1) -> tf.data.Dataset:
+  """Every group of `split` once, type by type, in a fixed order."""
+  groups_per_batch = _check_groups_per_batch(groups_per_batch)
+  dataset = builder.as_dataset(split=faces_dataset.split_names(split),
+                               shuffle_files=False)
+  return dataset.map(to_model_inputs, num_parallel_calls=tf.data.AUTOTUNE
+                     ).batch(groups_per_batch).prefetch(tf.data.AUTOTUNE)
+
+
+def _finish(dataset, groups_per_batch):
+  return dataset.map(to_model_inputs, num_parallel_calls=tf.data.AUTOTUNE
+                     ).batch(groups_per_batch, drop_remainder=True).prefetch(
+                         tf.data.AUTOTUNE)
+
+
+def group_signature(source: groups.GroupSource) -> dict:
+  size, count = source.image_size, source.group_size
+  return {
+      "images": tf.TensorSpec((count, size, size, 1), tf.uint8),
+      "group_type": tf.TensorSpec((), tf.int64),
+      **{key: tf.TensorSpec((count,), tf.float32) for key in FACTOR_KEYS},
+      "identity": tf.TensorSpec((count, source.model().identity_size),
+                                tf.float32),
+  }
+
+
+def live_groups(source: groups.GroupSource, ratio=factors.PAPER_RATIO,
+                seed: int = 0, num_workers: int = 1):
+  """An endless generator of rendered groups (dataset examples).
+
+  Group i of the stream is the same for the same (source, ratio, seed),
+  however many workers render it.
+
+  Args:
+    source: what to render.
+    ratio: group-type weights.
+    seed: the stream's seed (types and contents).
+    num_workers: render processes; 1 renders in the calling process.
+  """
+  probabilities = factors.parse_ratio(ratio)
+  factors.check_ratio_against_ranges(probabilities, source.ranges)
+  rng = np.random.default_rng([seed, groups.SPLIT_STREAMS["stream"]])
+
+  def tasks():
+    index = 0
+    while True:
+      group_type = int(rng.choice(len(probabilities), p=probabilities))
+      yield ("stream", group_type, index)
+      index += 1
+
+  task_stream = tasks()
+  with faces_dataset.worker_pool(num_workers) as pool:
+    if pool is None:
+      for task in task_stream:
+        yield source.example(task)
+      return
+    # A bounded window of pending renders: Pool.imap would drain the endless
+    # task generator into memory.
+    pending = collections.deque()
+    for _ in range(4 * num_workers):
+      pending.append(pool.apply_async(source.example, (next(task_stream),)))
+    while True:
+      yield pending.popleft().get()
+      pending.append(pool.apply_async(source.example, (next(task_stream),)))
+
+
+def live_dataset(source: groups.GroupSource, ratio=factors.PAPER_RATIO,
+                 groups_per_batch: int = 1, seed: int = 0,
+                 num_workers: int = 1) -> tf.data.Dataset:
+  """K-group batches rendered on the fly: nothing to prepare, for quick runs."""
+  groups_per_batch = _check_groups_per_batch(groups_per_batch)
+  # Fail on a bad ratio now, not on the first read.
+  factors.check_ratio_against_ranges(factors.parse_ratio(ratio), source.ranges)
+  dataset = tf.data.Dataset.from_generator(
+      lambda: live_groups(source, ratio, seed, num_workers),
+      output_signature=group_signature(source))
+  return _finish(dataset, groups_per_batch)

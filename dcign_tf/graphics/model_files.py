@@ -1,0 +1,271 @@
+"""Face models users own: Basel Face Model, OBJ blendshape folders, .npz.
+
+All three load into `face_model.LinearMorphableModel`. A face model is named
+by a spec string everywhere (flags, dataset configs):
+
+  builtin                   the procedural head (no files)
+  bfm:PATH                  the Basel Face Model's 01_MorphableModel.mat
+  obj:FOLDER[?keep=N|FILE]  a neutral OBJ mesh plus identity meshes sharing
+                            its topology (e.g. ICT-FaceKit's FaceXModel);
+                            keep= keeps the first N vertices, or the indices
+                            listed in FILE, to drop eyes, teeth and so on
+  npz:PATH                  mean, shape_basis, triangles [, shape_stddev,
+                            albedo_mean, albedo_basis, albedo_stddev]
+"""
+
+import glob
+import os
+from typing import Optional, Sequence, Union
+
+import numpy as np
+
+from dcign_tf.graphics import face_model
+from dcign_tf.graphics import procedural_head
+
+SPEC_KINDS = ("builtin", "bfm", "obj", "npz")
+BFM_KEYS = ("shapeMU", "shapePC", "shapeEV", "texMU", "texPC", "texEV", "tl")
+NPZ_REQUIRED = ("mean", "shape_basis", "triangles")
+NPZ_OPTIONAL = ("shape_stddev", "albedo_mean", "albedo_basis", "albedo_stddev")
+# ITU-R BT.601 luma: the renders are grayscale.
+_LUMA = np.array([0.299, 0.587, 0.114])
+
+
+def _split_spec(spec: str):
+  if not isinstance(spec, str) or not spec.strip():
+    raise ValueError(f"Face model spec must be a non-empty string, got "
+                     f"{spec!r}; allowed: {_SPEC_HELP}.")
+  spec = spec.strip()
+  if spec == "builtin":
+    return "builtin", None, {}
+  kind, sep, rest = spec.partition(":")
+  if not sep or kind not in SPEC_KINDS or not rest:
+    raise ValueError(f"Unknown face model spec {spec!r}; allowed: "
+                     f"{_SPEC_HELP}.")
+  path, _, query = rest.partition("?")
+  options = {}
+  for item in filter(None, query.split("&")):
+    key, _, value = item.partition("=")
+    if kind != "obj" or key != "keep" or not value:
+      raise ValueError(f"Unknown option {item!r} in face model spec {spec!r}; "
+                       "only obj: specs take an option, keep=N or keep=FILE.")
+    options[key] = value
+  return kind, path, options
+
+
+_SPEC_HELP = "'builtin', 'bfm:PATH', 'obj:FOLDER[?keep=N|FILE]', 'npz:PATH'"
+
+
+def check_spec(spec: str) -> str:
+  """Validates a face model spec and that its file exists; returns it."""
+  kind, path, _ = _split_spec(spec)
+  if kind == "obj" and not os.path.isdir(path):
+    raise ValueError(f"Face model folder {path!r} (from {spec!r}) does not "
+                     "exist or is not a folder.")
+  if kind in ("bfm", "npz") and not os.path.isfile(path):
+    raise ValueError(f"Face model file {path!r} (from {spec!r}) does not "
+                     "exist.")
+  return spec.strip()
+
+
+def load_face_model(spec: str = "builtin") -> face_model.FaceModel:
+  """Loads the face model a spec names (see the module docstring)."""
+  check_spec(spec)
+  kind, path, options = _split_spec(spec)
+  if kind == "builtin":
+    return procedural_head.ProceduralHead()
+  if kind == "bfm":
+    return load_bfm(path)
+  if kind == "npz":
+    return load_npz(path)
+  keep = options.get("keep")
+  if keep is not None and not keep.isdigit():
+    keep = _read_indices(keep, os.path.dirname(path.rstrip("/")) or ".")
+  elif keep is not None:
+    keep = int(keep)
+  return load_obj_folder(path, keep_vertices=keep)
+
+
+def load_bfm(path: str) -> face_model.LinearMorphableModel:
+  """Loads the Basel Face Model 2009 (`01_MorphableModel.mat`).
+
+  Shapes are shapeMU + shapePC @ (w * shapeEV); the RGB texture model becomes a
+  grayscale albedo model (BT.601 luma, 0-255 -> 0-1). `tl` holds 1-based
+  triangle indices.
+  """
+  import scipy.io  # pylint: disable=g-import-not-at-top
+
+  try:
+    data = scipy.io.loadmat(path, variable_names=list(BFM_KEYS))
+  except NotImplementedError:
+    raise ValueError(f"{path}: MATLAB v7.3 (HDF5) files are not supported; "
+                     "re-save it with MATLAB's -v7 option or convert it to "
+                     "the npz: format.") from None
+  except Exception as error:  # scipy raises several types for non-.mat files.
+    raise ValueError(f"{path} is not a readable MATLAB .mat file: "
+                     f"{error}") from None
+  missing = [key for key in BFM_KEYS if key not in data]
+  if missing:
+    raise ValueError(f"{path} is not a Basel Face Model file: missing "
+                     f"{', '.join(missing)}; a BFM file holds "
+                     f"{', '.join(BFM_KEYS)}.")
+  shape_mu = np.asarray(data["shapeMU"], np.float64).reshape(-1)
+  if shape_mu.size % 3:
+    raise ValueError(f"{path}: shapeMU has {shape_mu.size} values, not a "
+                     "multiple of 3 (x, y, z per vertex).")
+  num_vertices = shape_mu.size // 3
+  shape_pc = _matrix(data["shapePC"], 3 * num_vertices, "shapePC", path)
+  tex_mu = np.asarray(data["texMU"], np.float64).reshape(-1)
+  if tex_mu.size != 3 * num_vertices:
+    raise ValueError(f"{path}: texMU has {tex_mu.size} values but shapeMU "
+                     f"has {num_vertices} vertices (expected "
+                     f"{3 * num_vertices}: RGB per vertex).")
+  tex_pc = _matrix(data["texPC"], 3 * num_vertices, "texPC", path)
+  triangles = np.asarray(data["tl"])
+  if triangles.ndim != 2 or triangles.shape[1] != 3:
+    raise ValueError(f"{path}: tl must have shape [F, 3], got "
+                     f"{triangles.shape}.")
+  if triangles.min() < 1 or triangles.max() > num_vertices:
+    raise ValueError(f"{path}: tl holds 1-based vertex indices in [1, "
+                     f"{num_vertices}], got values in [{triangles.min()}, "
+                     f"{triangles.max()}].")
+  albedo_mean = tex_mu.reshape(num_vertices, 3) @ _LUMA / 255.0
+  albedo_basis = np.einsum("vck,c->kv",
+                           tex_pc.reshape(num_vertices, 3, -1), _LUMA) / 255.0
+  return face_model.LinearMorphableModel(
+      mean=shape_mu.reshape(num_vertices, 3),
+      shape_basis=shape_pc.T.reshape(-1, num_vertices, 3),
+      triangles=triangles.astype(np.int64) - 1,
+      shape_stddev=_vector(data["shapeEV"], shape_pc.shape[1], "shapeEV", path),
+      albedo_mean=albedo_mean,
+      albedo_basis=albedo_basis,
+      albedo_stddev=_vector(data["texEV"], tex_pc.shape[1], "texEV", path),
+      name=path)
+
+
+def _matrix(value, rows, name, path) -> np.ndarray:
+  value = np.asarray(value, np.float64)
+  if value.ndim != 2 or value.shape[0] != rows:
+    raise ValueError(f"{path}: {name} must have shape [{rows}, K] to match "
+                     f"shapeMU's {rows // 3} vertices, got {value.shape}.")
+  return value
+
+
+def _vector(value, size, name, path) -> np.ndarray:
+  value = np.asarray(value, np.float64).reshape(-1)
+  if value.size != size:
+    raise ValueError(f"{path}: {name} must hold {size} values (one per "
+                     f"principal component), got {value.size}.")
+  return value
+
+
+def load_npz(path: str) -> face_model.LinearMorphableModel:
+  """Loads a linear model from .npz (keys in the module docstring)."""
+  try:
+    data = np.load(path, allow_pickle=False)
+  except Exception as error:
+    raise ValueError(f"{path} is not a readable .npz file: {error}") from None
+  with data:
+    keys = set(data.files)
+    missing = [key for key in NPZ_REQUIRED if key not in keys]
+    unknown = sorted(keys - set(NPZ_REQUIRED) - set(NPZ_OPTIONAL))
+    if missing or unknown:
+      raise ValueError(
+          f"{path}: missing keys {missing}, unknown keys {unknown}; allowed: "
+          f"{', '.join(NPZ_REQUIRED)} (required) and "
+          f"{', '.join(NPZ_OPTIONAL)} (optional).")
+    arrays = {key: data[key] for key in keys}
+  return face_model.LinearMorphableModel(name=path, **arrays)
+
+
+def read_obj(path: str) -> tuple:
+  """Reads vertices [V, 3] and triangles [F, 3] (polygons fanned) from OBJ."""
+  vertices, faces = [], []
+  with open(path, encoding="utf-8", errors="replace") as stream:
+    for number, line in enumerate(stream, 1):
+      if line.startswith("v "):
+        vertices.append(line[2:].split()[:3])
+      elif line.startswith("f "):
+        corners = []
+        for token in line[2:].split():
+          index = int(token.split("/")[0])
+          # Negative indices count back from the latest vertex (OBJ spec).
+          corners.append(index - 1 if index > 0 else len(vertices) + index)
+        if len(corners) < 3:
+          raise ValueError(f"{path}:{number}: a face needs >= 3 vertices, "
+                           f"got {len(corners)}.")
+        faces.extend([corners[0], corners[i], corners[i + 1]]
+                     for i in range(1, len(corners) - 1))
+  if not vertices:
+    raise ValueError(f"{path} holds no vertices ('v x y z' lines).")
+  try:
+    vertices = np.asarray(vertices, np.float64)
+  except ValueError:
+    raise ValueError(f"{path}: a 'v' line does not hold 3 numbers.") from None
+  return vertices, np.asarray(faces, np.int64).reshape(-1, 3)
+
+
+def _read_indices(name: str, folder: str) -> np.ndarray:
+  path = name if os.path.isabs(name) else os.path.join(folder, name)
+  if not os.path.isfile(path):
+    raise ValueError(f"Vertex subset file {path!r} does not exist; keep= takes "
+                     "a vertex count or a file of vertex indices.")
+  return np.loadtxt(path, dtype=np.int64).reshape(-1)
+
+
+def load_obj_folder(folder: str,
+                    keep_vertices: Optional[Union[int, Sequence[int]]] = None
+                    ) -> face_model.LinearMorphableModel:
+  """Loads a neutral OBJ mesh plus identity meshes as a linear model.
+
+  The folder holds exactly one `*neutral*.obj` and identity meshes
+  `identity*.obj` with the same vertex count; mode k = identity_k - neutral,
+  with weights ~ N(0, 1) (ICT-FaceKit's FaceXModel layout).
+
+  Args:
+    folder: the folder.
+    keep_vertices: keep only the first N vertices, or these vertex indices
+      (triangles touching a dropped vertex are dropped).
+  """
+  neutral_paths = sorted(glob.glob(os.path.join(folder, "*neutral*.obj")))
+  identity_paths = sorted(glob.glob(os.path.join(folder, "identity*.obj")))
+  if len(neutral_paths) != 1 or not identity_paths:
+    raise ValueError(
+        f"{folder} must hold exactly one '*neutral*.obj' mesh and at least "
+        f"one 'identity*.obj' mesh; found {len(neutral_paths)} neutral and "
+        f"{len(identity_paths)} identity meshes.")
+  neutral, triangles = read_obj(neutral_paths[0])
+  modes = []
+  for path in identity_paths:
+    vertices, _ = read_obj(path)
+    if vertices.shape != neutral.shape:
+      raise ValueError(f"{path} has {vertices.shape[0]} vertices but the "
+                       f"neutral mesh {neutral_paths[0]} has "
+                       f"{neutral.shape[0]}; identity meshes must share its "
+                       "topology.")
+    modes.append(vertices - neutral)
+  modes = np.stack(modes)
+  if keep_vertices is not None:
+    neutral, modes, triangles = _keep(neutral, modes, triangles, keep_vertices,
+                                      folder)
+  return face_model.LinearMorphableModel(neutral, modes, triangles,
+                                         name=folder)
+
+
+def _keep(neutral, modes, triangles, keep, folder):
+  num_vertices = neutral.shape[0]
+  if np.isscalar(keep):
+    if not 3 <= int(keep) <= num_vertices:
+      raise ValueError(f"{folder}: keep={keep} must lie in [3, {num_vertices}]"
+                       " (the neutral mesh's vertex count).")
+    keep = np.arange(int(keep))
+  keep = np.unique(np.asarray(keep, np.int64))
+  if keep.size < 3 or keep.min() < 0 or keep.max() >= num_vertices:
+    raise ValueError(f"{folder}: the kept vertex indices must lie in [0, "
+                     f"{num_vertices - 1}] and number >= 3.")
+  new_index = np.full(num_vertices, -1, np.int64)
+  new_index[keep] = np.arange(keep.size)
+  remapped = new_index[triangles]
+  remapped = remapped[np.all(remapped >= 0, axis=1)]
+  if remapped.size == 0:
+    raise ValueError(f"{folder}: no triangle survives the vertex subset.")
+  return neutral[keep], modes[:, keep], remapped

@@ -1,0 +1,56 @@
+"""Flags shared by the binaries that read or render the faces dataset."""
+
+from absl import flags
+
+from dcign_tf.data import factors
+from dcign_tf.data import faces_dataset
+
+
+def define_flags():
+  """Defines the dataset flags (call once, at a binary's import)."""
+  flags.DEFINE_integer("image_size", 64, "Image size in pixels (32-256; the "
+                       "paper's is 150).")
+  flags.DEFINE_integer("group_size", 20, "Images per group (G >= 2).")
+  flags.DEFINE_integer("train_groups_per_type",
+                       faces_dataset.PAPER_TRAIN_GROUPS_PER_TYPE,
+                       "Training groups of each of the four types.")
+  flags.DEFINE_integer("test_groups_per_type",
+                       faces_dataset.PAPER_TEST_GROUPS_PER_TYPE,
+                       "Test groups of each of the four types.")
+  flags.DEFINE_string("face_model", "builtin",
+                      "builtin, bfm:PATH, obj:FOLDER[?keep=N|FILE] or "
+                      "npz:PATH.")
+  for name, default in zip(factors.FACTORS, (factors.FactorRanges().azimuth,
+                                             factors.FactorRanges().elevation,
+                                             factors.FactorRanges().light)):
+    flags.DEFINE_list(f"{name}_range", [str(v) for v in default],
+                      f"low,high of the {name} in degrees, within "
+                      "[-180, 180].")
+  flags.DEFINE_integer("data_seed", 0, "Seed of the rendered dataset.")
+  flags.DEFINE_string("data_dir", None, "TFDS data folder (default "
+                      "~/tensorflow_datasets).")
+
+
+def ranges_from_flags(values) -> factors.FactorRanges:
+  ranges = {}
+  for name in factors.FACTORS:
+    raw = getattr(values, f"{name}_range")
+    try:
+      ranges[name] = tuple(float(v) for v in raw)
+    except ValueError:
+      raise ValueError(f"--{name}_range={','.join(raw)} must be two numbers "
+                       "low,high in degrees.") from None
+    if len(ranges[name]) != 2:
+      raise ValueError(f"--{name}_range={','.join(raw)} must be two numbers "
+                       "low,high in degrees.")
+  return factors.FactorRanges(**ranges)
+
+
+def config_from_flags(values=flags.FLAGS) -> faces_dataset.DcignFacesConfig:
+  """The dataset config the flags describe (validated)."""
+  return faces_dataset.make_config(
+      image_size=values.image_size, group_size=values.group_size,
+      train_groups_per_type=values.train_groups_per_type,
+      test_groups_per_type=values.test_groups_per_type,
+      face_model=values.face_model, ranges=ranges_from_flags(values),
+      seed=values.data_seed)
