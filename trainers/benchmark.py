@@ -37,7 +37,7 @@ _SECONDS = flags.DEFINE_float("seconds", 5.0,
 _PREPARE_GROUPS = flags.DEFINE_integer(
     "prepare_groups_per_type", 16, "Train groups per type in the prepare test "
     "(0 skips it).")
-_WORKERS = flags.DEFINE_integer("workers", 0,
+_WORKERS = flags.DEFINE_integer("prepare_workers", 0,
                                 "Render processes for prepare (0: one per "
                                 "core).")
 

@@ -4,10 +4,14 @@ from absl import flags
 
 from dcign_tf.data import factors
 from dcign_tf.data import faces_dataset
+from dcign_tf.data import groups
 
 
 def define_flags():
-  """Defines the dataset flags (call once, at a binary's import)."""
+  """Defines the dataset flags; binaries call it at import (idempotent, so
+  several binaries can live in one process, as in tests)."""
+  if "image_size" in flags.FLAGS:
+    return
   flags.DEFINE_integer("image_size", 64, "Image size in pixels (32-256; the "
                        "paper's is 150).")
   flags.DEFINE_integer("group_size", 20, "Images per group (G >= 2).")
@@ -29,6 +33,7 @@ def define_flags():
   flags.DEFINE_integer("data_seed", 0, "Seed of the rendered dataset.")
   flags.DEFINE_string("data_dir", None, "TFDS data folder (default "
                       "~/tensorflow_datasets).")
+  flags.DEFINE_integer("workers", 0, "Render processes (0: one per core).")
 
 
 def ranges_from_flags(values) -> factors.FactorRanges:
@@ -44,6 +49,15 @@ def ranges_from_flags(values) -> factors.FactorRanges:
       raise ValueError(f"--{name}_range={','.join(raw)} must be two numbers "
                        "low,high in degrees.")
   return factors.FactorRanges(**ranges)
+
+
+def source_from_flags(values=flags.FLAGS) -> groups.GroupSource:
+  """What to render, without split sizes (previews, live rendering)."""
+  return groups.GroupSource(face_model=values.face_model,
+                            image_size=values.image_size,
+                            group_size=values.group_size,
+                            ranges=ranges_from_flags(values),
+                            seed=values.data_seed)
 
 
 def config_from_flags(values=flags.FLAGS) -> faces_dataset.DcignFacesConfig:

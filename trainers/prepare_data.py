@@ -16,8 +16,6 @@ from trainers import cli
 from trainers import data_flags
 
 data_flags.define_flags()
-_WORKERS = flags.DEFINE_integer("workers", 0, "Render processes (0: one per "
-                                "core).")
 
 
 def prepare(config, data_dir=None, num_workers=None):
@@ -33,7 +31,7 @@ def prepare(config, data_dir=None, num_workers=None):
 def main(argv):
   del argv
   config = data_flags.config_from_flags()
-  builder = prepare(config, flags.FLAGS.data_dir, _WORKERS.value or None)
+  builder = prepare(config, flags.FLAGS.data_dir, flags.FLAGS.workers or None)
   for name, split in builder.info.splits.items():
     print(f"{name:>16}: {split.num_examples} groups")
   print(f"Data: {builder.data_dir}")

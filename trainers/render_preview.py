@@ -3,29 +3,24 @@ r"""Writes a contact sheet of rendered groups: one group per row.
 Every group type is present, so a person can see faces turn (azimuth), nod
 (elevation), be relit (light) and change identity (intrinsic).
 
-  python -m trainers.render_preview --image_size=64 \
-      --output=outputs/preview_64px.png
+  python -m trainers.render_preview --image_size=64
+  python -m trainers.render_preview --image_size=150 --group_size=12 \
+      --face_model=bfm:/data/01_MorphableModel.mat --output=bfm.png
 """
 
 import os
 
 from absl import flags
-import numpy as np
 
-from trainers import cli
 from dcign_tf import visualization
 from dcign_tf.data import factors
 from dcign_tf.data import groups
+from trainers import cli
+from trainers import data_flags
 
-_IMAGE_SIZE = flags.DEFINE_integer("image_size", 64, "Image size in pixels "
-                                   "(32-256; 150 is the paper's).")
-_GROUP_SIZE = flags.DEFINE_integer("group_size", 12, "Images per group.")
+data_flags.define_flags()
 _GROUPS_PER_TYPE = flags.DEFINE_integer("groups_per_type", 2,
                                         "Rows per group type.")
-_SEED = flags.DEFINE_integer("seed", 0, "Random seed.")
-_FACE_MODEL = flags.DEFINE_string(
-    "face_model", "builtin",
-    "builtin, bfm:PATH, obj:FOLDER[?keep=N|FILE] or npz:PATH.")
 _OUTPUT = flags.DEFINE_string(
     "output", None, "PNG path (default outputs/preview_{size}px.png).")
 
@@ -45,17 +40,15 @@ def preview_sheet(source: groups.GroupSource, groups_per_type: int = 2):
 
 def main(argv):
   del argv
-  source = groups.GroupSource(face_model=_FACE_MODEL.value,
-                              image_size=_IMAGE_SIZE.value,
-                              group_size=_GROUP_SIZE.value, seed=_SEED.value)
+  source = data_flags.source_from_flags()
   output = _OUTPUT.value or os.path.join(
-      "outputs", f"preview_{_IMAGE_SIZE.value}px.png")
+      "outputs", f"preview_{source.image_size}px.png")
   sheet = preview_sheet(source, _GROUPS_PER_TYPE.value)
   os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
   sheet.save(output)
   print(f"Wrote {output} ({sheet.width}x{sheet.height}): "
         f"{_GROUPS_PER_TYPE.value} groups of each type, "
-        f"{_GROUP_SIZE.value} images each, at {_IMAGE_SIZE.value} px.")
+        f"{source.group_size} images each, at {source.image_size} px.")
 
 
 if __name__ == "__main__":

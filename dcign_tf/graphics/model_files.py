@@ -8,7 +8,8 @@ by a spec string everywhere (flags, dataset configs):
   obj:FOLDER[?keep=N|FILE]  a neutral OBJ mesh plus identity meshes sharing
                             its topology (e.g. ICT-FaceKit's FaceXModel);
                             keep= keeps the first N vertices, or the indices
-                            listed in FILE, to drop eyes, teeth and so on
+                            listed in FILE (a path, or a name inside
+                            FOLDER), to drop eyes, teeth and so on
   npz:PATH                  mean, shape_basis, triangles [, shape_stddev,
                             albedo_mean, albedo_basis, albedo_stddev]
 """
@@ -79,7 +80,7 @@ def load_face_model(spec: str = "builtin") -> face_model.FaceModel:
     return load_npz(path)
   keep = options.get("keep")
   if keep is not None and not keep.isdigit():
-    keep = _read_indices(keep, os.path.dirname(path.rstrip("/")) or ".")
+    keep = _read_indices(keep, path)
   elif keep is not None:
     keep = int(keep)
   return load_obj_folder(path, keep_vertices=keep)
@@ -121,8 +122,8 @@ def load_bfm(path: str) -> face_model.LinearMorphableModel:
                      f"{3 * num_vertices}: RGB per vertex).")
   tex_pc = _matrix(data["texPC"], 3 * num_vertices, "texPC", path)
   triangles = np.asarray(data["tl"])
-  if triangles.ndim != 2 or triangles.shape[1] != 3:
-    raise ValueError(f"{path}: tl must have shape [F, 3], got "
+  if triangles.ndim != 2 or triangles.shape[1] != 3 or not triangles.size:
+    raise ValueError(f"{path}: tl must have shape [F >= 1, 3], got "
                      f"{triangles.shape}.")
   if triangles.min() < 1 or triangles.max() > num_vertices:
     raise ValueError(f"{path}: tl holds 1-based vertex indices in [1, "
@@ -164,6 +165,9 @@ def load_npz(path: str) -> face_model.LinearMorphableModel:
     data = np.load(path, allow_pickle=False)
   except Exception as error:
     raise ValueError(f"{path} is not a readable .npz file: {error}") from None
+  if not isinstance(data, np.lib.npyio.NpzFile):
+    raise ValueError(f"{path} holds a single array (.npy), not an .npz "
+                     f"archive with keys {', '.join(NPZ_REQUIRED)}.")
   with data:
     keys = set(data.files)
     missing = [key for key in NPZ_REQUIRED if key not in keys]
@@ -205,10 +209,12 @@ def read_obj(path: str) -> tuple:
 
 
 def _read_indices(name: str, folder: str) -> np.ndarray:
-  path = name if os.path.isabs(name) else os.path.join(folder, name)
+  """Reads keep=FILE: a path as given, else relative to the OBJ folder."""
+  path = name if os.path.isfile(name) else os.path.join(folder, name)
   if not os.path.isfile(path):
-    raise ValueError(f"Vertex subset file {path!r} does not exist; keep= takes "
-                     "a vertex count or a file of vertex indices.")
+    raise ValueError(f"Vertex subset file {name!r} does not exist (looked "
+                     f"for it as given and in {folder!r}); keep= takes a "
+                     "vertex count or a file of vertex indices.")
   return np.loadtxt(path, dtype=np.int64).reshape(-1)
 
 
@@ -259,9 +265,12 @@ def _keep(neutral, modes, triangles, keep, folder):
                        " (the neutral mesh's vertex count).")
     keep = np.arange(int(keep))
   keep = np.unique(np.asarray(keep, np.int64))
-  if keep.size < 3 or keep.min() < 0 or keep.max() >= num_vertices:
+  if keep.size < 3:
+    raise ValueError(f"{folder}: keep at least 3 vertices, got {keep.size}.")
+  if keep.min() < 0 or keep.max() >= num_vertices:
     raise ValueError(f"{folder}: the kept vertex indices must lie in [0, "
-                     f"{num_vertices - 1}] and number >= 3.")
+                     f"{num_vertices - 1}]; got indices in [{keep.min()}, "
+                     f"{keep.max()}].")
   new_index = np.full(num_vertices, -1, np.int64)
   new_index[keep] = np.arange(keep.size)
   remapped = new_index[triangles]

@@ -27,7 +27,7 @@ SHAPE_PARAMETERS = (
     ("head_depth", 0.86, 0.03),
     ("jaw_width", 0.28, 0.08),  # how much the jaw narrows (a taper)
     ("chin_drop", 0.08, 0.03),
-    ("chin_protrusion", 0.06, 0.02),
+    ("chin_protrusion", 0.08, 0.025),
     ("forehead_slope", 0.10, 0.04),
     ("brow_ridge", 0.035, 0.012),
     ("eye_spacing", 0.25, 0.015),
@@ -96,7 +96,7 @@ def _head_radius(x, y, z, shape, with_features=True):
   # Cranium: an ellipsoid, deeper at the back, with the jaw narrowing below.
   width = shape.head_width * (1.0 - shape.jaw_width * _smoothstep(-y, 0.05, 0.9)
                               * (0.6 + 0.4 * np.clip(z, 0, 1)))
-  depth = np.where(z > 0, shape.head_depth, shape.head_depth * 1.08)
+  depth = np.where(z > 0, shape.head_depth, shape.head_depth * 0.98)
   height = np.where(y > 0, shape.head_height, shape.head_height + shape.chin_drop)
   radius = 1.0 / np.sqrt((x / width) ** 2 + (y / height) ** 2 + (z / depth) ** 2)
   masks = {}
@@ -122,7 +122,7 @@ def _head_radius(x, y, z, shape, with_features=True):
                                       shape.nose_bridge) * along ** 1.3
   ridge = ridge_height * np.exp(-0.5 * (x / ridge_width) ** 2) * below_tip
   radius += ridge * above_bridge * front
-  radius += 0.03 * _bump(x, y, 0.0, tip_y + 0.02, 0.045, 0.04) * front
+  radius += 0.035 * _bump(x, y, 0.0, tip_y + 0.025, 0.05, 0.045) * front
   nostrils = _bump(mirror_x, y, 0.8 * shape.nose_width, tip_y + 0.015, 0.035,
                    0.03)
   radius += 0.05 * nostrils * front
@@ -201,8 +201,9 @@ class ProceduralHead(face_model.FaceModel):
     # Hair: thicker than skin above a hairline that runs from the forehead
     # over the ears down to the nape.
     hairline = albedo.hairline + (-0.35 - albedo.hairline) * 0.5 * (1.0 - z)
-    hair = _smoothstep(y - hairline, 0.0, 0.06)
-    radius = radius + shape.hair_volume * hair
+    hair = _smoothstep(y - hairline, 0.0, 0.05)
+    # Hair thickens gradually above the hairline: a step would read as a ledge.
+    radius = radius + shape.hair_volume * _smoothstep(y - hairline, 0.0, 0.3)
     vertices = np.stack([x, y, z], axis=-1) * radius[..., None]
 
     skin = np.full_like(x, albedo.skin_tone)

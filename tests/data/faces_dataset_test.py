@@ -1,0 +1,167 @@
+"""Tests for the dcign_faces TFDS builder (tiny sizes)."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from dcign_tf.data import factors
+from dcign_tf.data import faces_dataset
+from dcign_tf.data import groups
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+def tiny_config(**overrides):
+  settings = dict(image_size=32, group_size=3, train_groups_per_type=2,
+                  test_groups_per_type=1, seed=5)
+  settings.update(overrides)
+  return faces_dataset.make_config(**settings)
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+  builder = faces_dataset.builder(tiny_config(),
+                                  str(tmp_path_factory.mktemp("tfds")),
+                                  num_workers=1)
+  builder.download_and_prepare()
+  return builder
+
+
+def _examples(builder, split):
+  return list(builder.as_dataset(split=split, shuffle_files=False)
+              .as_numpy_iterator())
+
+
+def test_splits_shapes_and_types(prepared):
+  splits = prepared.info.splits
+  for group_type in factors.GroupType:
+    assert splits[faces_dataset.split_name("train", group_type)
+                  ].num_examples == 2
+    assert splits[faces_dataset.split_name("test", group_type)
+                  ].num_examples == 1
+    for example in _examples(prepared,
+                             faces_dataset.split_name("train", group_type)):
+      assert example["group_type"] == group_type
+      assert example["images"].shape == (3, 32, 32, 1)
+      assert example["images"].dtype == np.uint8
+      assert example["identity"].shape == (3, 33)
+  assert len(_examples(prepared, faces_dataset.split_names("train"))) == 8
+
+
+def test_stored_groups_are_the_rendered_groups(prepared):
+  source = prepared.builder_config.source
+  stored = sorted(_examples(prepared, "train_elevation"),
+                  key=lambda e: e["elevation"][0])
+  rendered = sorted((source.example(("train", "elevation", i))
+                     for i in range(2)), key=lambda e: e["elevation"][0])
+  for want, got in zip(rendered, stored):
+    np.testing.assert_array_equal(got["images"], want["images"])
+    np.testing.assert_array_equal(got["elevation"], want["elevation"])
+    np.testing.assert_array_equal(got["identity"], want["identity"])
+
+
+def test_train_and_test_identities_are_disjoint(prepared):
+  def identities(split):
+    return {row.tobytes() for example in _examples(
+        prepared, faces_dataset.split_names(split))
+            for row in example["identity"]}
+  assert identities("train") and identities("test")
+  assert not identities("train") & identities("test")
+
+
+def test_parallel_workers_render_the_same_data(tmp_path, prepared):
+  builder = faces_dataset.builder(tiny_config(), str(tmp_path), num_workers=2)
+  builder.download_and_prepare()
+  for split in ("train_azimuth", "test_intrinsic"):
+    ours = sorted(_examples(builder, split), key=lambda e: e["images"].sum())
+    theirs = sorted(_examples(prepared, split),
+                    key=lambda e: e["images"].sum())
+    for a, b in zip(ours, theirs):
+      np.testing.assert_array_equal(a["images"], b["images"])
+
+
+def test_config_names_encode_settings():
+  assert faces_dataset.make_config(64).name == "64px"
+  assert faces_dataset.make_config(150).name == "150px"
+  names = {tiny_config().name, tiny_config(seed=6).name,
+           tiny_config(group_size=4).name,
+           tiny_config(ranges=factors.FactorRanges(light=(-30, 30))).name}
+  assert len(names) == 4
+  assert all(name.startswith("32px_") for name in names)
+
+
+@pytest.mark.parametrize("overrides,message", [
+    (dict(image_size=24), r"image_size must be an integer in \[32, 256\]"),
+    (dict(group_size=1), "group_size must be an integer >= 2"),
+    (dict(train_groups_per_type=0), "train_groups_per_type must be"),
+    (dict(face_model="npz:/missing.npz"), "does not exist"),
+])
+def test_bad_configs_fail_before_rendering(overrides, message):
+  with pytest.raises(ValueError, match=message):
+    tiny_config(**overrides)
+
+
+def test_unknown_split():
+  with pytest.raises(ValueError, match="Unknown split 'validation'"):
+    faces_dataset.split_name("validation", "azimuth")
+  with pytest.raises(ValueError, match="Unknown group type 'roll'"):
+    faces_dataset.split_name("train", "roll")
+
+
+_SLOW_BUILD = textwrap.dedent("""
+    import sys, time
+    from dcign_tf.data import faces_dataset, groups
+    original = groups.GroupSource.example
+    def slow(self, task):
+      time.sleep(0.1)
+      return original(self, task)
+    groups.GroupSource.example = slow
+    config = faces_dataset.make_config(image_size=32, group_size=2,
+                                       train_groups_per_type=30,
+                                       test_groups_per_type=1, seed=9)
+    faces_dataset.builder(config, sys.argv[1],
+                          num_workers=1).download_and_prepare()
+""")
+
+
+def test_an_interrupted_build_leaves_nothing_to_read(tmp_path):
+  data_dir = str(tmp_path)
+  process = subprocess.Popen([sys.executable, "-c", _SLOW_BUILD, data_dir],
+                             cwd=REPO, env={**os.environ, "PYTHONPATH": REPO},
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+  config_dir = os.path.join(data_dir, "dcign_faces")
+  deadline = time.time() + 120
+  try:
+    # Wait until the first split is written into the temporary folder, so
+    # the kill lands part-way through the build.
+    while time.time() < deadline:
+      written = [os.path.join(root, name)
+                 for root, _, names in os.walk(config_dir) for name in names
+                 if "tfrecord" in name]
+      if written:
+        break
+      assert process.poll() is None, "the build ended before it was killed"
+      time.sleep(0.2)
+    assert written, "the build never started writing"
+    time.sleep(0.5)
+  finally:
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+  config = faces_dataset.make_config(image_size=32, group_size=2,
+                                     train_groups_per_type=30,
+                                     test_groups_per_type=1, seed=9)
+  builder = faces_dataset.builder(config, data_dir, num_workers=1)
+  assert not builder.is_prepared()
+  assert not os.path.exists(builder.data_dir)
+  # A smaller build in the same folder prepares and reads cleanly.
+  small = faces_dataset.builder(tiny_config(), data_dir, num_workers=1)
+  small.download_and_prepare()
+  assert len(_examples(small, faces_dataset.split_names("test"))) == 4
