@@ -319,11 +319,15 @@ def test_obj_keep_count_out_of_range(obj_folder, keep, parts):
       obj_folder, *parts)
 
 
-@pytest.mark.parametrize("indices", [[0, 1, 7], [-1, 0, 1, 2], [0, 1]])
-def test_obj_keep_indices_out_of_range(obj_folder, indices):
+@pytest.mark.parametrize("indices, parts", [
+    ([0, 1, 7], ["[0, 6]", "got indices in [0, 7]"]),
+    ([-1, 0, 1, 2], ["[0, 6]", "got indices in [-1, 2]"]),
+    ([0, 1], ["at least 3 vertices", "got 2"]),
+])
+def test_obj_keep_indices_out_of_range(obj_folder, indices, parts):
   assert_raises_naming(
       lambda: model_files.load_obj_folder(obj_folder, keep_vertices=indices),
-      obj_folder, "[0, 6]", "got indices in")
+      obj_folder, *parts)
 
 
 def test_obj_keep_without_surviving_triangle(obj_folder):
