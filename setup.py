@@ -9,6 +9,7 @@ INSTALL_REQUIRES = [
     "keras>=3.15.0,<4",
     "tensorflow-probability==0.25.*",
     "tf-keras>=2.21.0,<2.22",
+    "tensorboard>=2.21.0,<2.22",
     "tensorflow-datasets==4.9.*",
     # tensorflow-datasets imports it but does not declare it.
     "importlib_resources>=6.0",

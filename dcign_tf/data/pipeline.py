@@ -12,6 +12,7 @@ Group types are drawn in a configurable ratio (default the paper's
 """
 
 import collections
+import multiprocessing.pool
 from typing import Optional
 
 import numpy as np
@@ -144,7 +145,14 @@ def live_groups(source: groups.GroupSource, ratio=factors.PAPER_RATIO,
     for _ in range(4 * num_workers):
       pending.append(pool.apply_async(source.example, (next(task_stream),)))
     while True:
-      yield pending.popleft().get()
+      result = pending.popleft()
+      # Poll rather than block: if the interpreter is shutting down, the
+      # pool is terminated under us and a plain get() would wait forever.
+      while not result.ready():
+        if pool._state != multiprocessing.pool.RUN:  # pylint: disable=protected-access
+          return
+        result.wait(0.5)
+      yield result.get()
       pending.append(pool.apply_async(source.example, (next(task_stream),)))
 
 

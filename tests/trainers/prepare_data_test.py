@@ -45,7 +45,8 @@ def test_bad_input_is_one_clear_line(tmp_path, module, arguments, message):
       cwd=REPO, env={**os.environ, "PYTHONPATH": REPO}, capture_output=True,
       text=True, timeout=120, check=False)
   assert result.returncode == 2
-  assert result.stderr.startswith("error: ")
-  assert message in result.stderr
+  last_line = result.stderr.strip().splitlines()[-1]
+  assert last_line.startswith("error: ")
+  assert message in last_line
   assert "Traceback" not in result.stderr
   assert not list(tmp_path.iterdir())  # Nothing was written.

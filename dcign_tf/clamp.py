@@ -1,0 +1,78 @@
+"""Clamp-and-pull-to-mean: DC-IGN's training signal for disentangling.
+
+Within a group only one scene factor varies, so only its latents may vary
+(Kulkarni et al. 2015, §3.1-3.2). Between the sampler and the decoder:
+
+  forward:  every inactive latent is replaced by its mean over the group;
+            active latents pass unchanged;
+  backward: active latents get the decoder's gradient unchanged; inactive
+            latents get `invariance_scale * (z - group mean)` instead.
+
+That backward rule is exactly the gradient of the penalty
+(s / 2) * sum over inactive entries of (z - group mean)^2 (the mean's own
+dependence on z cancels because deviations from a mean sum to zero), so it
+pulls each group's codes towards their mean under minimisation.
+
+Normalisation: the paper's s = 1/100 is relative to a loss summed over the
+pixels of one image. If the optimised loss divides that by B (a mean over a
+global batch of B images), pass s / B so the pull keeps its strength
+relative to the reconstruction term; `model.DCIGN` does this.
+"""
+
+import tensorflow as tf
+
+
+def group_means(latents, group_ids, num_groups):
+  """Mean latent of each example's group, [B, N]."""
+  means = tf.math.unsorted_segment_mean(latents, group_ids, num_groups)
+  return tf.gather(means, group_ids)
+
+
+def clamp_to_group_mean(latents, group_ids, active, invariance_scale,
+                        num_groups):
+  """Clamps inactive latents to their group mean; pulls them there in grad.
+
+  Args:
+    latents: float [B, N], the sampled codes.
+    group_ids: int [B], each example's group in [0, num_groups).
+    active: [B, N], 1 where a latent is free to vary in the example's group
+      (bool or float).
+    invariance_scale: s, the strength of the pull (a float or scalar tensor).
+    num_groups: number of groups in the batch.
+
+  Returns:
+    float [B, N]: the clamped codes for the decoder.
+  """
+  active = tf.cast(active, latents.dtype)
+  invariance_scale = tf.cast(
+      tf.convert_to_tensor(invariance_scale, dtype_hint=latents.dtype),
+      latents.dtype)
+
+  @tf.custom_gradient
+  def _clamp(latents, active):
+    mean = group_means(latents, group_ids, num_groups)
+    clamped = active * latents + (1.0 - active) * mean
+
+    def grad(upstream):
+      pulled = active * upstream + (1.0 - active) * invariance_scale * (
+          latents - mean)
+      return pulled, tf.zeros_like(active)
+
+    return clamped, grad
+
+  return _clamp(latents, active)
+
+
+def invariance_penalty(latents, group_ids, active, invariance_scale,
+                       num_groups):
+  """(s / 2) * sum over inactive entries of (z - group mean)^2.
+
+  The loss whose gradient `clamp_to_group_mean` gives inactive latents.
+  """
+  inactive = 1.0 - tf.cast(active, latents.dtype)
+  deviation = latents - group_means(latents, group_ids, num_groups)
+  scale = tf.cast(
+      tf.convert_to_tensor(invariance_scale, dtype_hint=latents.dtype),
+      latents.dtype)
+  return 0.5 * scale * tf.reduce_sum(
+      inactive * tf.square(deviation))

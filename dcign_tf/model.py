@@ -1,0 +1,217 @@
+"""The DC-IGN model: encoder, TFP posterior, clamp-and-pull, decoder.
+
+Training consumes the grouped batches of `data.pipeline`: images
+[K, G, S, S, C] and each group's type [K]. Each group type has a block of
+*active* latents (azimuth -> z1, elevation -> z2, light -> z3 by default,
+intrinsic -> every latent not given to a factor); all others are clamped to
+their group mean on the way to the decoder and pulled towards it in the
+backward pass (`clamp.clamp_to_group_mean`). `training="vae"` is the paper's
+entangled baseline: the same network and data, plain SGVB, no clamping.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from dcign_tf import clamp
+from dcign_tf import configs
+from dcign_tf import layers
+from dcign_tf import losses
+from dcign_tf.data import factors
+
+TRAINING_MODES = ("dcign", "vae")
+# The paper's assignment (z1, z2, z3 in its 1-based numbering).
+DEFAULT_FACTOR_LATENTS = {"azimuth": (0,), "elevation": (1,), "light": (2,)}
+# The paper's s = 1/100 relative to a loss summed over one image's pixels.
+DEFAULT_INVARIANCE_SCALE = 0.01
+
+
+def active_latent_table(latent_size: int, factor_latents: dict) -> np.ndarray:
+  """[4, N] float mask: row t marks the latents free to vary in type t.
+
+  Factor groups free their factor's latents; intrinsic groups free every
+  latent that no factor owns.
+  """
+  table = np.zeros((len(factors.GroupType), latent_size), np.float32)
+  owned = np.zeros(latent_size, bool)
+  for name, indices in factor_latents.items():
+    factors.check_factor(name)
+    indices = list(indices)
+    if not indices or min(indices) < 0 or max(indices) >= latent_size:
+      raise ValueError(f"The {name} latents {indices} must be non-empty and "
+                       f"lie in [0, {latent_size - 1}].")
+    if owned[indices].any():
+      raise ValueError(f"Latent(s) {indices} of {name} already belong to "
+                       "another factor.")
+    owned[indices] = True
+    table[factors.FACTORS.index(name), indices] = 1.0
+  if owned.all():
+    raise ValueError(f"All {latent_size} latents belong to factors; at least "
+                     "one must stay intrinsic (identity).")
+  table[factors.GroupType.INTRINSIC, ~owned] = 1.0
+  return table
+
+
+@keras.saving.register_keras_serializable(package="dcign_tf")
+class DCIGN(keras.Model):
+  """Deep Convolutional Inverse Graphics Network (Kulkarni et al., 2015).
+
+  Args:
+    network: a `configs.NetworkConfig` (or its dict).
+    training: "dcign" (clamp and pull to the group mean) or "vae" (the
+      entangled baseline).
+    factor_latents: factor name -> latent indices it owns (default z1, z2,
+      z3 for azimuth, elevation, light); factors left out have no latent
+      (chairs: {"azimuth": [0]}).
+    invariance_scale: s, the pull's strength relative to a loss summed over
+      one image's pixels (the paper's 1/100).
+    beta: weight of the KL term (1 = SGVB).
+    seed: seed of the posterior samples.
+
+  Example:
+    model = DCIGN(configs.small())
+    model.compile(optimizer=keras.optimizers.Adam(5e-4))
+    model.fit(pipeline.live_dataset(source), steps_per_epoch=100)
+    reconstructions = model.predict(images)
+  """
+
+  def __init__(self, network, training="dcign", factor_latents=None,
+               invariance_scale=DEFAULT_INVARIANCE_SCALE, beta=1.0, seed=None,
+               **kwargs):
+    super().__init__(**kwargs)
+    if isinstance(network, dict):
+      network = configs.NetworkConfig.from_dict(network)
+    if training not in TRAINING_MODES:
+      raise ValueError(f"Unknown training mode {training!r}; allowed: "
+                       f"{', '.join(TRAINING_MODES)}.")
+    if invariance_scale < 0 or beta < 0:
+      raise ValueError("invariance_scale and beta must be >= 0, got "
+                       f"{invariance_scale} and {beta}.")
+    self.network = network
+    self.training_mode = training
+    self.factor_latents = {
+        name: tuple(int(i) for i in indices) for name, indices in (
+            factor_latents or DEFAULT_FACTOR_LATENTS).items()}
+    self.invariance_scale = float(invariance_scale)
+    self.beta = float(beta)
+    self.seed = seed
+    self.active_table = active_latent_table(network.latent_size,
+                                            self.factor_latents)
+    self.encoder = layers.Encoder(network, name="encoder")
+    self.decoder = layers.Decoder(network, name="decoder")
+    self.seed_generator = keras.random.SeedGenerator(seed)
+    self.trackers = {
+        name: keras.metrics.Mean(name=name)
+        for name in ("loss", "reconstruction", "kl", "mse", "invariance")
+    }
+
+  @property
+  def metrics(self):
+    return list(self.trackers.values())
+
+  def encode(self, images):
+    """Posterior q(z | images) as a TFP distribution."""
+    loc, log_variance = self.encoder(images)
+    return losses.posterior(loc, log_variance)
+
+  def decode(self, latents):
+    """Latents [B, N] -> images [B, S, S, C] in [0, 1]."""
+    return tf.sigmoid(self.decoder(latents))
+
+  def call(self, images, training=False):
+    """Reconstructions from the posterior mean (deterministic)."""
+    del training
+    loc, _ = self.encoder(images)
+    return self.decode(loc)
+
+  def objective(self, data, sample=True):
+    """Per-batch losses for a grouped batch, before replica scaling.
+
+    Args:
+      data: a pipeline batch (images [K, G, S, S, C], group_type [K]).
+      sample: draw z from the posterior (training) or use its mean.
+
+    Returns:
+      dict of scalar tensors (loss is the mean over images of
+      reconstruction + beta * KL) and the decoder's input latents.
+    """
+    images = data["images"]
+    shape = tf.shape(images)
+    num_groups, group_size = shape[0], shape[1]
+    flat_images = tf.reshape(images, tf.concat([[-1], shape[2:]], 0))
+    group_ids = tf.repeat(tf.range(num_groups), group_size)
+    active = tf.gather(tf.constant(self.active_table),
+                       tf.repeat(tf.cast(data["group_type"], tf.int32),
+                                 group_size))
+
+    distribution = self.encode(flat_images)
+    if sample:
+      seed = tf.cast(self.seed_generator.next(), tf.int32)
+      latents = distribution.sample(seed=seed)
+    else:
+      latents = distribution.mean()
+    batch_images = tf.cast(tf.shape(flat_images)[0], latents.dtype)
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    if self.training_mode == "dcign":
+      # The loss is a mean over the global batch, so the per-image pull s
+      # becomes s / (images per replica * replicas).
+      scale = self.invariance_scale / (batch_images * replicas)
+      decoder_latents = clamp.clamp_to_group_mean(latents, group_ids, active,
+                                                  scale, num_groups)
+    else:
+      decoder_latents = latents
+    logits = self.decoder(decoder_latents)
+    reconstruction = losses.bernoulli_nll(flat_images, logits)
+    kl = losses.kl_to_prior(distribution)
+    # Invariance is measured on posterior means: the samples' own noise would
+    # hide how far the codes themselves are from their group's.
+    loc = distribution.mean()
+    deviation = loc - clamp.group_means(loc, group_ids, num_groups)
+    inactive = 1.0 - active
+    invariance = tf.reduce_sum(inactive * tf.square(deviation)) / tf.maximum(
+        tf.reduce_sum(inactive), 1.0)
+    return {
+        "loss": tf.reduce_mean(reconstruction + self.beta * kl),
+        "reconstruction": tf.reduce_mean(reconstruction),
+        "kl": tf.reduce_mean(kl),
+        "mse": tf.reduce_mean(losses.pixel_mse(flat_images,
+                                               tf.sigmoid(logits))),
+        "invariance": invariance,
+    }, decoder_latents
+
+  def train_step(self, data):
+    with tf.GradientTape() as tape:
+      values, _ = self.objective(data, sample=True)
+      # Keras 3's optimizer sums gradients over replicas (DESIGN.md traps):
+      # divide so R replicas make the same update as one device.
+      replicas = tf.distribute.get_strategy().num_replicas_in_sync
+      scaled = values["loss"] / tf.cast(replicas, values["loss"].dtype)
+    gradients = tape.gradient(scaled, self.trainable_variables)
+    self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
+    return self._update_trackers(values)
+
+  def test_step(self, data):
+    values, _ = self.objective(data, sample=False)
+    return self._update_trackers(values)
+
+  def _update_trackers(self, values):
+    for name, tracker in self.trackers.items():
+      tracker.update_state(values[name])
+    return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+  def get_config(self):
+    return {
+        **super().get_config(),
+        "network": self.network.to_dict(),
+        "training": self.training_mode,
+        "factor_latents": {k: list(v) for k, v in self.factor_latents.items()},
+        "invariance_scale": self.invariance_scale,
+        "beta": self.beta,
+        "seed": self.seed,
+    }
+
+  def build_for_images(self):
+    """Creates every variable by calling the model once on zeros."""
+    size, channels = self.network.image_size, self.network.channels
+    self(tf.zeros([1, size, size, channels]))
+    return self

@@ -1,0 +1,106 @@
+"""Tests for dcign_tf.clamp: forward values and gradients in closed form."""
+
+import itertools
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dcign_tf import clamp
+
+SCALE = 0.37
+
+
+def _case(num_groups, group_size, latent_size, pattern, seed=0):
+  rng = np.random.default_rng(seed)
+  latents = rng.normal(size=(num_groups * group_size, latent_size))
+  group_ids = np.repeat(np.arange(num_groups), group_size)
+  if pattern == "all_active":
+    group_active = np.ones((num_groups, latent_size))
+  elif pattern == "none_active":
+    group_active = np.zeros((num_groups, latent_size))
+  else:
+    group_active = rng.uniform(size=(num_groups, latent_size)) < 0.4
+  active = group_active[group_ids].astype(np.float64)
+  upstream = rng.normal(size=latents.shape)
+  return latents, group_ids, active, upstream
+
+
+def _closed_form(latents, group_ids, active, upstream, scale):
+  means = np.stack([latents[group_ids == g].mean(0)
+                    for g in range(group_ids.max() + 1)])[group_ids]
+  forward = active * latents + (1 - active) * means
+  gradient = active * upstream + (1 - active) * scale * (latents - means)
+  return forward, gradient
+
+
+GRID = list(itertools.product([1, 2, 5], [2, 3, 20], [1, 4],
+                              ["all_active", "none_active", "random"]))
+
+
+@pytest.mark.parametrize("num_groups,group_size,latent_size,pattern", GRID)
+def test_forward_and_gradient_match_closed_form(num_groups, group_size,
+                                                latent_size, pattern):
+  latents, group_ids, active, upstream = _case(num_groups, group_size,
+                                               latent_size, pattern)
+  z = tf.constant(latents)
+  with tf.GradientTape() as tape:
+    tape.watch(z)
+    out = clamp.clamp_to_group_mean(z, tf.constant(group_ids),
+                                    tf.constant(active), SCALE, num_groups)
+    objective = tf.reduce_sum(out * upstream)
+  forward, gradient = _closed_form(latents, group_ids, active, upstream,
+                                   SCALE)
+  np.testing.assert_allclose(out.numpy(), forward, rtol=1e-12, atol=1e-12)
+  np.testing.assert_allclose(tape.gradient(objective, z).numpy(), gradient,
+                             rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("num_groups,group_size", [(1, 4), (3, 5)])
+def test_inactive_latents_are_identical_within_each_group(num_groups,
+                                                          group_size):
+  latents, group_ids, active, _ = _case(num_groups, group_size, 6, "random")
+  out = clamp.clamp_to_group_mean(tf.constant(latents), group_ids, active,
+                                  SCALE, num_groups).numpy()
+  for group in range(num_groups):
+    rows = group_ids == group
+    inactive = active[rows][0] == 0
+    np.testing.assert_allclose(out[rows][:, inactive],
+                               np.broadcast_to(out[rows][0, inactive],
+                                               out[rows][:, inactive].shape),
+                               rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(out[rows][:, ~inactive],
+                                  latents[rows][:, ~inactive])
+
+
+@pytest.mark.parametrize("num_groups,group_size,latent_size,pattern",
+                         GRID[::3])
+def test_gradient_equals_the_penalty_gradient(num_groups, group_size,
+                                              latent_size, pattern):
+  """Inactive gradient == d/dz of (s/2) * sum (z - group mean)^2."""
+  latents, group_ids, active, _ = _case(num_groups, group_size, latent_size,
+                                        pattern, seed=3)
+  z = tf.constant(latents)
+  with tf.GradientTape(persistent=True) as tape:
+    tape.watch(z)
+    # With zero upstream gradient only the pull remains.
+    out = clamp.clamp_to_group_mean(z, group_ids, active, SCALE, num_groups)
+    through_op = tf.reduce_sum(out * tf.stop_gradient(out) * 0.0)
+    penalty = clamp.invariance_penalty(z, group_ids, active, SCALE,
+                                       num_groups)
+  from_op = tape.gradient(through_op, z).numpy()
+  from_penalty = tape.gradient(penalty, z).numpy()
+  np.testing.assert_allclose(from_op, from_penalty, rtol=1e-10, atol=1e-12)
+  assert np.abs(from_penalty).max() > 0 or pattern == "all_active"
+
+
+def test_pull_moves_codes_towards_the_mean():
+  latents, group_ids, active, _ = _case(2, 5, 3, "none_active", seed=1)
+  z = tf.Variable(latents)
+  spread_before = np.var(latents[:5], axis=0).sum()
+  for _ in range(20):
+    with tf.GradientTape() as tape:
+      loss = tf.reduce_sum(clamp.clamp_to_group_mean(z, group_ids, active,
+                                                     1.0, 2) * 0.0)
+    z.assign_sub(0.1 * tape.gradient(loss, z))
+  assert np.var(z.numpy()[:5], axis=0).sum() < 0.5 * spread_before

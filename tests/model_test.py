@@ -1,0 +1,125 @@
+"""Tests for dcign_tf.model (tiny shapes)."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dcign_tf import configs
+from dcign_tf import losses
+from dcign_tf import model as model_lib
+from dcign_tf.data import factors
+
+NETWORK = configs.NetworkConfig(
+    image_size=16, latent_size=6, encoder_filters=(4, 4),
+    encoder_kernels=(3, 3), decoder_filters=(4,), decoder_kernels=(3, 3),
+    padding="same")
+
+
+def _batch(num_groups=3, group_size=4, seed=0):
+  """Dark images with one bright square each: structure a net can learn."""
+  rng = np.random.default_rng(seed)
+  images = np.full((num_groups * group_size, 16, 16, 1), 0.05)
+  for image in images:
+    y, x = rng.integers(0, 10, size=2)
+    image[y:y + 6, x:x + 6] = 0.95
+  return {
+      "images": tf.constant(images.reshape(num_groups, group_size, 16, 16, 1),
+                            tf.float32),
+      "group_type": tf.constant(np.arange(num_groups) % 4, tf.int32),
+  }
+
+
+def _model(**kwargs):
+  model = model_lib.DCIGN(NETWORK, seed=1, **kwargs)
+  model.compile(optimizer=keras.optimizers.Adam(1e-2))
+  return model.build_for_images()
+
+
+def test_active_latent_table():
+  table = model_lib.active_latent_table(6, model_lib.DEFAULT_FACTOR_LATENTS)
+  np.testing.assert_array_equal(table, [[1, 0, 0, 0, 0, 0],
+                                        [0, 1, 0, 0, 0, 0],
+                                        [0, 0, 1, 0, 0, 0],
+                                        [0, 0, 0, 1, 1, 1]])
+  chairs = model_lib.active_latent_table(4, {"azimuth": [0]})
+  np.testing.assert_array_equal(chairs[factors.GroupType.ELEVATION], 0)
+  np.testing.assert_array_equal(chairs[factors.GroupType.INTRINSIC],
+                                [0, 1, 1, 1])
+  with pytest.raises(ValueError, match="at least one must stay intrinsic"):
+    model_lib.active_latent_table(3, model_lib.DEFAULT_FACTOR_LATENTS)
+  with pytest.raises(ValueError, match="Unknown scene factor 'roll'"):
+    model_lib.active_latent_table(6, {"roll": [0]})
+
+
+def test_decoder_sees_inactive_latents_clamped_per_group():
+  model = _model()
+  batch = _batch()
+  _, latents = model.objective(batch, sample=True)
+  latents = latents.numpy().reshape(3, 4, 6)
+  table = model.active_table
+  for group, group_type in enumerate(batch["group_type"].numpy()):
+    inactive = table[group_type] == 0
+    block = latents[group][:, inactive]
+    np.testing.assert_allclose(block, np.broadcast_to(block[0], block.shape),
+                               atol=1e-6)
+    active_block = latents[group][:, ~inactive]
+    assert np.ptp(active_block, axis=0).min() > 0  # Samples still differ.
+
+
+def test_vae_mode_is_plain_sgvb():
+  model = _model(training="vae")
+  batch = _batch()
+  values, latents = model.objective(batch, sample=False)
+  images = tf.reshape(batch["images"], [-1, 16, 16, 1])
+  distribution = model.encode(images)
+  np.testing.assert_allclose(latents.numpy(), distribution.mean().numpy())
+  expected = tf.reduce_mean(
+      losses.bernoulli_nll(images, model.decoder(distribution.mean())) +
+      losses.kl_to_prior(distribution))
+  np.testing.assert_allclose(values["loss"].numpy(), expected.numpy(),
+                             rtol=1e-5)
+
+
+def test_loss_falls_on_a_fixed_batch():
+  model = _model()
+  dataset = tf.data.Dataset.from_tensors(_batch()).repeat()
+  history = model.fit(dataset, steps_per_epoch=10, epochs=3, verbose=0)
+  losses_seen = history.history["loss"]
+  assert losses_seen[-1] < 0.9 * losses_seen[0]
+  assert set(history.history) == {"loss", "reconstruction", "kl", "mse",
+                                  "invariance"}
+
+
+def test_predict_returns_reconstructions():
+  model = _model()
+  images = np.random.default_rng(0).uniform(size=(5, 16, 16, 1))
+  out = model.predict(images, verbose=0)
+  assert out.shape == (5, 16, 16, 1)
+  assert out.min() >= 0 and out.max() <= 1
+
+
+def test_config_round_trip():
+  model = _model(training="vae", invariance_scale=0.5, beta=2.0)
+  config = model.get_config()
+  clone = model_lib.DCIGN.from_config(config)
+  assert clone.get_config() == config
+  assert clone.network == NETWORK
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(training="beta"), "Unknown training mode 'beta'"),
+    (dict(invariance_scale=-1.0), "must be >= 0"),
+])
+def test_bad_arguments(kwargs, message):
+  with pytest.raises(ValueError, match=message):
+    model_lib.DCIGN(NETWORK, **kwargs)
+
+
+def test_paper_network_parameter_count():
+  model = model_lib.DCIGN(configs.paper()).build_for_images()
+  encoder = (5 * 5 * 1 * 96 + 96) + (5 * 5 * 96 * 48 + 48) + (
+      5 * 5 * 48 * 24 + 24) + 2 * (5400 * 200 + 200)
+  decoder = (200 * 5400 + 5400) + (7 * 7 * 24 * 48 + 48) + (
+      7 * 7 * 48 * 96 + 96) + (7 * 7 * 96 * 96 + 96) + (7 * 7 * 96 * 1 + 1)
+  assert model.count_params() == encoder + decoder  # About 4.1 M.

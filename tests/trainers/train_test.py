@@ -1,0 +1,122 @@
+"""Tests for trainers.train_lib / trainers.train: dry runs at tiny sizes."""
+
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dcign_tf import model as model_lib
+from trainers import train_lib
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+def tiny(model_dir, **overrides):
+  settings = dict(model_dir=str(model_dir), image_size=32, group_size=3,
+                  network="small", latent_size=6, ratio="1:1:1:1",
+                  train_steps=2, checkpoint_every=1, eval_groups_per_type=3,
+                  workers=1, sweep_faces=2, sweep_steps=3)
+  settings.update(overrides)
+  return train_lib.TrainConfig(**settings)
+
+
+def test_dry_run_writes_everything_and_a_rerun_resumes(tmp_path, capsys):
+  metrics = train_lib.run(tiny(tmp_path), verbose=0)
+  assert metrics["steps"] == 2
+  assert glob.glob(str(tmp_path / "checkpoints" / "ckpt-2*"))
+  assert glob.glob(str(tmp_path / "logs" / "**" / "events.out.tfevents.*"),
+                   recursive=True)
+  for factor in ("azimuth", "elevation", "light"):
+    assert (tmp_path / f"sweep_{factor}.png").exists()
+  with open(tmp_path / "metrics.json") as stream:
+    written = json.load(stream)
+  assert set(written["factors"]) == {"azimuth", "elevation", "light"}
+  assert written["factors"]["azimuth"]["latent"] == 0
+  assert 0 < written["test_mse_per_pixel"] < 1
+  for score in written["factors"].values():
+    assert -1 <= score["spearman"] <= 1 and score["r2"] <= 1
+  capsys.readouterr()
+  again = train_lib.run(tiny(tmp_path, train_steps=4), verbose=0)
+  assert "Resuming from" in capsys.readouterr().out
+  assert again["steps"] == 4
+
+
+def test_vae_baseline_scores_its_most_varying_latents(tmp_path):
+  metrics = train_lib.run(tiny(tmp_path, training="vae"), verbose=0)
+  for score in metrics["factors"].values():
+    assert score["chosen_by"] == "largest within-group variance"
+
+
+@pytest.mark.parametrize("overrides,message", [
+    (dict(network="paper", image_size=64), "cannot be produced by decoder"),
+    (dict(latent_size=3), "latent_size must be >= 4"),
+    (dict(ratio="1:-1:1:1"), "negative"),
+    (dict(optimizer="sgd"), "Unknown optimizer 'sgd'"),
+    (dict(training="beta"), "Unknown training mode 'beta'"),
+    (dict(data="stream"), "Unknown data mode 'stream'"),
+    (dict(train_steps=3, checkpoint_every=2), "must be a multiple"),
+    (dict(image_size=16), r"image_size must be an integer in \[32, 256\]"),
+])
+def test_bad_settings_fail_before_training(tmp_path, overrides, message):
+  with pytest.raises(ValueError, match=message):
+    train_lib.run(tiny(tmp_path / "run", **overrides), verbose=0)
+  assert not (tmp_path / "run").exists()
+
+
+def test_refuses_a_model_dir_of_another_architecture(tmp_path):
+  train_lib.run(tiny(tmp_path), verbose=0)
+  before = sorted(os.listdir(tmp_path / "checkpoints"))
+  with pytest.raises(ValueError, match="different architecture.*latent_size: "
+                     "6 in model_dir, 8 asked"):
+    train_lib.run(tiny(tmp_path, latent_size=8), verbose=0)
+  assert sorted(os.listdir(tmp_path / "checkpoints")) == before
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(
+    tmp_path, monkeypatch):
+  original = model_lib.DCIGN.objective
+
+  def poisoned(self, data, sample=True):
+    values, latents = original(self, data, sample)
+    values = dict(values)
+    values["loss"] = tf.where(self.optimizer.iterations >= 3,
+                              tf.constant(np.nan, values["loss"].dtype),
+                              values["loss"])
+    return values, latents
+
+  monkeypatch.setattr(model_lib.DCIGN, "objective", poisoned)
+  with pytest.raises(train_lib.TrainingDiverged,
+                     match="NaN or Inf at step 4.*ckpt-1"):
+    train_lib.run(tiny(tmp_path, train_steps=6, checkpoint_every=2),
+                  verbose=0)
+  assert not glob.glob(str(tmp_path / "checkpoints" / "ckpt-2*"))
+  assert not (tmp_path / "metrics.json").exists()
+
+
+def test_cpu_estimate_names_the_quick_flagfile(tmp_path, capsys):
+  config = tiny(tmp_path, network="paper", image_size=150, latent_size=200,
+                train_steps=12000, checkpoint_every=12000)
+  network = train_lib.validate(config)
+  assert train_lib.estimated_cpu_minutes(config, network) > 60
+  # The paper network's forward pass is about 7.8 GFLOP per image.
+  assert train_lib.forward_flops_per_image(network) == pytest.approx(7.8e9,
+                                                                     rel=0.1)
+
+
+def test_binary_rejects_bad_flags_in_one_line(tmp_path):
+  result = subprocess.run(
+      [sys.executable, "-m", "trainers.train", "--flagfile=faces_quick.flags",
+       f"--model_dir={tmp_path}/run", "--optimizer=sgd"],
+      cwd=REPO, env={**os.environ, "PYTHONPATH": REPO}, capture_output=True,
+      text=True, timeout=120, check=False)
+  assert result.returncode == 2
+  last_line = result.stderr.strip().splitlines()[-1]
+  assert last_line.startswith("error: Unknown optimizer 'sgd'; allowed:")
+  assert "Traceback" not in result.stderr
+  assert not (tmp_path / "run").exists()

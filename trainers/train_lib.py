@@ -1,0 +1,426 @@
+"""The training job behind `python -m trainers.train`, as testable functions.
+
+`run(config)` validates everything, builds the data and the model inside a
+tf.distribute strategy scope, trains with Keras `fit` (resuming from the
+last checkpoint in `model_dir`), and writes TensorBoard summaries, latent
+sweep sheets and `metrics.json`.
+"""
+
+import dataclasses
+import json
+import math
+import os
+import time
+from typing import Optional
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from dcign_tf import configs
+from dcign_tf import evaluation
+from dcign_tf import model as model_lib
+from dcign_tf import visualization
+from dcign_tf.data import factors
+from dcign_tf.data import faces_dataset
+from dcign_tf.data import groups
+from dcign_tf.data import pipeline
+
+OPTIMIZERS = ("paper", "adam", "rmsprop")
+DATA_MODES = ("live", "prepared")
+ARCHITECTURE_FILE = "architecture.json"
+METRICS_FILE = "metrics.json"
+# Sustained FLOP rate assumed for the CPU run-time estimate: about 60 % of
+# the 2-core matmul rate measured in DESIGN.md.
+CPU_FLOPS_PER_SECOND = 60e9
+HEAVY_MINUTES = 60.0
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+  """Everything a training run needs (the flags of trainers.train)."""
+
+  model_dir: str
+  image_size: int = 64
+  group_size: int = 20
+  face_model: str = "builtin"
+  ranges: factors.FactorRanges = factors.FactorRanges()
+  data_seed: int = 0
+  ratio: str = "1:1:1:10"
+  groups_per_batch: int = 1
+  data: str = "live"
+  train_groups_per_type: int = faces_dataset.PAPER_TRAIN_GROUPS_PER_TYPE
+  test_groups_per_type: int = faces_dataset.PAPER_TEST_GROUPS_PER_TYPE
+  data_dir: Optional[str] = None
+  workers: int = 0
+  network: str = "small"
+  latent_size: int = 32
+  training: str = "dcign"
+  invariance_scale: float = model_lib.DEFAULT_INVARIANCE_SCALE
+  beta: float = 1.0
+  optimizer: str = "paper"
+  learning_rate: float = 5e-4
+  train_steps: int = 1000
+  checkpoint_every: int = 100
+  eval_groups_per_type: int = 40
+  seed: int = 0
+  sweep_faces: int = 4
+  sweep_steps: int = 9
+
+
+def network_config(config: TrainConfig) -> configs.NetworkConfig:
+  return configs.preset(config.network, image_size=config.image_size,
+                        latent_size=config.latent_size)
+
+
+def validate(config: TrainConfig) -> configs.NetworkConfig:
+  """Raises ValueError naming the first setting that cannot work."""
+  network = network_config(config)
+  probabilities = factors.parse_ratio(config.ratio)
+  factors.check_ratio_against_ranges(probabilities, config.ranges)
+  groups.GroupSource(face_model=config.face_model,
+                     image_size=config.image_size,
+                     group_size=config.group_size, ranges=config.ranges)
+  if config.training not in model_lib.TRAINING_MODES:
+    raise ValueError(f"Unknown training mode {config.training!r}; allowed: "
+                     f"{', '.join(model_lib.TRAINING_MODES)}.")
+  if config.optimizer not in OPTIMIZERS:
+    raise ValueError(f"Unknown optimizer {config.optimizer!r}; allowed: "
+                     f"{', '.join(OPTIMIZERS)}.")
+  if config.data not in DATA_MODES:
+    raise ValueError(f"Unknown data mode {config.data!r}; allowed: "
+                     f"{', '.join(DATA_MODES)}.")
+  if not config.learning_rate > 0:
+    raise ValueError(f"learning_rate must be > 0, got {config.learning_rate}.")
+  for name in ("train_steps", "checkpoint_every", "groups_per_batch",
+               "eval_groups_per_type", "sweep_faces", "sweep_steps"):
+    if getattr(config, name) < 1:
+      raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}.")
+  if config.train_steps % config.checkpoint_every:
+    raise ValueError(f"train_steps ({config.train_steps}) must be a multiple "
+                     f"of checkpoint_every ({config.checkpoint_every}).")
+  if config.eval_groups_per_type * config.group_size < 8:
+    raise ValueError("eval_groups_per_type * group_size must be >= 8 to score "
+                     "the latents.")
+  return network
+
+
+def make_optimizer(name: str, learning_rate: float):
+  """'paper' is the original code's update: Adam with beta2 0.99, eps 1e-8
+  (the paper calls it rmsprop)."""
+  if name == "paper":
+    return keras.optimizers.Adam(learning_rate, beta_1=0.9, beta_2=0.99,
+                                 epsilon=1e-8)
+  if name == "adam":
+    return keras.optimizers.Adam(learning_rate)
+  if name == "rmsprop":
+    return keras.optimizers.RMSprop(learning_rate)
+  raise ValueError(f"Unknown optimizer {name!r}; allowed: "
+                   f"{', '.join(OPTIMIZERS)}.")
+
+
+def architecture(config: TrainConfig, network: configs.NetworkConfig) -> dict:
+  return {"network": network.to_dict(), "training": config.training,
+          "factor_latents": {k: list(v) for k, v in
+                             model_lib.DEFAULT_FACTOR_LATENTS.items()}}
+
+
+def check_model_dir(config: TrainConfig, network: configs.NetworkConfig):
+  """Refuses a model_dir whose checkpoints belong to another architecture;
+  records this run's architecture otherwise (atomically)."""
+  wanted = architecture(config, network)
+  path = os.path.join(config.model_dir, ARCHITECTURE_FILE)
+  if os.path.exists(path):
+    with open(path) as stream:
+      found = json.load(stream)
+    if found != wanted:
+      differences = sorted(
+          key for key in set(found) | set(wanted)
+          if found.get(key) != wanted.get(key))
+      detail = []
+      for key in differences:
+        if key == "network":
+          detail += [f"network.{k}: {found[key].get(k)} in model_dir, "
+                     f"{wanted[key].get(k)} asked"
+                     for k in sorted(wanted[key])
+                     if found[key].get(k) != wanted[key].get(k)]
+        else:
+          detail.append(f"{key}: {found.get(key)} in model_dir, "
+                        f"{wanted.get(key)} asked")
+      raise ValueError(
+          f"--model_dir={config.model_dir} holds a checkpoint of a different "
+          f"architecture ({'; '.join(detail)}); use another model_dir or "
+          "the same settings.")
+    return
+  os.makedirs(config.model_dir, exist_ok=True)
+  temporary = path + ".tmp"
+  with open(temporary, "w") as stream:
+    json.dump(wanted, stream, indent=2, sort_keys=True)
+  os.replace(temporary, path)
+
+
+def forward_flops_per_image(network: configs.NetworkConfig) -> float:
+  """Multiply-adds x 2 of one forward pass, counted from the layer shapes."""
+  flops, size, channels = 0.0, network.image_size, network.channels
+  for filters, kernel in zip(network.encoder_filters, network.encoder_kernels):
+    out = size - (kernel - 1 if network.padding == "valid" else 0)
+    flops += 2.0 * out * out * kernel * kernel * channels * filters
+    size, channels = out // 2, filters
+  flops += 2 * 2.0 * size * size * channels * network.latent_size
+  grid = network.decoder_grid()
+  channels = network.encoder_filters[-1]
+  flops += 2.0 * network.latent_size * grid * grid * channels
+  size = grid
+  for filters, kernel in zip(list(network.decoder_filters) +
+                             [network.channels], network.decoder_kernels):
+    size *= 2
+    out = size - (kernel - 1 if network.padding == "valid" else 0)
+    flops += 2.0 * out * out * kernel * kernel * channels * filters
+    size, channels = out, filters
+  return flops
+
+
+def estimated_cpu_minutes(config: TrainConfig,
+                          network: configs.NetworkConfig) -> float:
+  """Training takes about 3x a forward pass's FLOPs."""
+  images = config.train_steps * config.groups_per_batch * config.group_size
+  return 3 * forward_flops_per_image(network) * images / (
+      CPU_FLOPS_PER_SECOND * 60)
+
+
+def strategy():
+  """One device for now: the first GPU if there is one, else the CPU."""
+  device = "/gpu:0" if tf.config.list_physical_devices("GPU") else "/cpu:0"
+  return tf.distribute.OneDeviceStrategy(device)
+
+
+def group_source(config: TrainConfig) -> groups.GroupSource:
+  return groups.GroupSource(face_model=config.face_model,
+                            image_size=config.image_size,
+                            group_size=config.group_size, ranges=config.ranges,
+                            seed=config.data_seed)
+
+
+def dataset_builder(config: TrainConfig):
+  dataset_config = faces_dataset.make_config(
+      image_size=config.image_size, group_size=config.group_size,
+      train_groups_per_type=config.train_groups_per_type,
+      test_groups_per_type=config.test_groups_per_type,
+      face_model=config.face_model, ranges=config.ranges,
+      seed=config.data_seed)
+  return faces_dataset.builder(dataset_config, config.data_dir,
+                               num_workers=config.workers or None)
+
+
+def train_dataset(config: TrainConfig, first_epoch: int):
+  """Grouped training batches; a resumed run continues with fresh groups."""
+  seed = config.seed * 100003 + first_epoch
+  if config.data == "prepared":
+    builder = dataset_builder(config)
+    if not builder.is_prepared():
+      builder.download_and_prepare()
+    return pipeline.prepared_dataset(builder, "train", config.ratio,
+                                     config.groups_per_batch, seed=seed)
+  workers = config.workers or max(1, (os.cpu_count() or 2) // 2)
+  return pipeline.live_dataset(group_source(config), config.ratio,
+                               config.groups_per_batch, seed=seed,
+                               num_workers=workers)
+
+
+def evaluation_groups(config: TrainConfig) -> dict:
+  """Test groups as NumPy arrays: images [M, S, S, 1] float, group_type [M],
+  group_id [M] and the true factors [M], `eval_groups_per_type` per type."""
+  if config.data == "prepared":
+    builder = dataset_builder(config)
+    examples = []
+    for group_type in factors.GroupType:
+      split = faces_dataset.split_name("test", group_type)
+      examples += list(builder.as_dataset(split=split, shuffle_files=False)
+                       .take(config.eval_groups_per_type).as_numpy_iterator())
+  else:
+    source = group_source(config)
+    tasks = [("test", int(t), i) for t in factors.GroupType
+             for i in range(config.eval_groups_per_type)]
+    with faces_dataset.worker_pool(config.workers or None) as pool:
+      examples = (pool.map(source.example, tasks) if pool
+                  else [source.example(task) for task in tasks])
+  size = examples[0]["images"].shape[0]
+  return {
+      "images": np.concatenate([e["images"] for e in examples]).astype(
+          np.float32) / 255.0,
+      "group_type": np.repeat([int(e["group_type"]) for e in examples], size),
+      "group_id": np.repeat(np.arange(len(examples)), size),
+      **{name: np.concatenate([e[name] for e in examples])
+         for name in factors.FACTORS},
+  }
+
+
+class CheckpointEveryEpoch(keras.callbacks.Callback):
+  """Saves model, optimizer (and so the step) and the sampler's RNG state
+  at the end of every epoch whose losses were finite."""
+
+  def __init__(self, manager: tf.train.CheckpointManager):
+    super().__init__()
+    self.manager = manager
+
+  def on_epoch_end(self, epoch, logs=None):
+    if getattr(self.model, "diverged_at", None) is None:
+      self.manager.save(checkpoint_number=epoch + 1)
+
+
+class StopOnNonFinite(keras.callbacks.Callback):
+  """Stops at the first NaN or Inf loss and remembers the step."""
+
+  def on_train_batch_end(self, batch, logs=None):
+    loss = (logs or {}).get("loss")
+    if loss is not None and not math.isfinite(float(loss)):
+      self.model.diverged_at = int(self.model.optimizer.iterations.numpy())
+      self.model.stop_training = True
+
+
+class ImageSummaries(keras.callbacks.Callback):
+  """TensorBoard images each epoch: inputs, reconstructions, a sweep."""
+
+  def __init__(self, log_dir, images, sweep_latent, sweep_values):
+    super().__init__()
+    self.writer = tf.summary.create_file_writer(os.path.join(log_dir,
+                                                             "images"))
+    self.images = images
+    self.sweep_latent = sweep_latent
+    self.sweep_values = sweep_values
+
+  def on_epoch_end(self, epoch, logs=None):
+    step = int(self.model.optimizer.iterations.numpy())
+    reconstructions = self.model(self.images).numpy()
+    loc = self.model.encode(self.images[:1]).mean().numpy()
+    codes = evaluation.latent_sweep_codes(loc, self.sweep_latent,
+                                          self.sweep_values)
+    sweep = self.model.decode(codes).numpy()
+    with self.writer.as_default():
+      tf.summary.image("inputs", self.images, step=step, max_outputs=8)
+      tf.summary.image("reconstructions", reconstructions, step=step,
+                       max_outputs=8)
+      tf.summary.image("sweep_z_azimuth", np.concatenate(list(sweep), 1)[None],
+                       step=step)
+    self.writer.flush()
+
+
+class TrainingDiverged(RuntimeError):
+  """The loss became NaN or Inf; the last good checkpoint is kept."""
+
+
+def encode_all(model, images, batch_size=256) -> np.ndarray:
+  return np.concatenate([
+      model.encode(images[i:i + batch_size]).mean().numpy()
+      for i in range(0, len(images), batch_size)])
+
+
+def evaluate(model, config: TrainConfig, data: dict) -> dict:
+  """Test reconstruction MSE and, per extrinsic factor, the latent that
+  carries it with its Spearman correlation and binned R^2."""
+  reconstructions = model.predict(data["images"], batch_size=256, verbose=0)
+  mse = float(np.mean((reconstructions - data["images"]) ** 2))
+  codes = encode_all(model, data["images"])
+  designated = (model.factor_latents if config.training == "dcign" else None)
+  scores = evaluation.factor_scores(
+      codes, data["group_type"], data["group_id"],
+      {name: data[name] for name in factors.FACTORS}, designated)
+  return {"test_mse_per_pixel": mse, "factors": scores,
+          "test_images": int(len(codes))}, codes
+
+
+def write_sweeps(model, config: TrainConfig, data: dict, codes: np.ndarray,
+                 scores: dict) -> list:
+  """Figure 4/5-style sheets: test faces re-rendered as one latent sweeps.
+
+  One PNG per extrinsic factor; each row is a test face (intrinsic groups),
+  its input first, then the decoder's output as the factor's latent moves
+  across the range it takes on that factor's test groups.
+  """
+  intrinsic = np.flatnonzero(data["group_type"] == factors.GroupType.INTRINSIC)
+  faces = intrinsic[:config.sweep_faces]
+  paths = []
+  for factor, score in scores.items():
+    latent = score["latent"]
+    mask = data["group_type"] == factors.FACTORS.index(factor)
+    values = evaluation.sweep_values(codes[mask], latent, config.sweep_steps)
+    swept = model.decode(evaluation.latent_sweep_codes(
+        codes[faces], latent, values)).numpy()
+    swept = swept.reshape(len(faces), len(values), *swept.shape[1:3])
+    rows = [np.concatenate([data["images"][face][None, ..., 0], row])
+            for face, row in zip(faces, swept)]
+    sheet = visualization.contact_sheet(
+        rows, [f"z{latent + 1} {factor}"] * len(rows))
+    path = os.path.join(config.model_dir, f"sweep_{factor}.png")
+    sheet.save(path)
+    paths.append(path)
+  return paths
+
+
+def run(config: TrainConfig, verbose: int = 1) -> dict:
+  """Trains (or resumes) and evaluates; returns the metrics it wrote."""
+  network = validate(config)
+  check_model_dir(config, network)
+  if not tf.config.list_physical_devices("GPU"):
+    minutes = estimated_cpu_minutes(config, network)
+    if minutes > HEAVY_MINUTES:
+      print(f"No GPU: {config.train_steps} steps of the {config.network} "
+            f"network at {config.image_size} px will take about "
+            f"{minutes / 60:.1f} hours on a 2-core CPU. For a quick CPU run "
+            "use --flagfile=faces_quick.flags.", flush=True)
+  start = time.time()
+  keras.utils.set_random_seed(config.seed)
+  with strategy().scope():
+    model = model_lib.DCIGN(network, training=config.training,
+                            invariance_scale=config.invariance_scale,
+                            beta=config.beta, seed=config.seed)
+    model.compile(optimizer=make_optimizer(config.optimizer,
+                                           config.learning_rate))
+    model.build_for_images()
+    model.optimizer.build(model.trainable_variables)
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
+    manager = tf.train.CheckpointManager(
+        checkpoint, os.path.join(config.model_dir, "checkpoints"),
+        max_to_keep=3)
+    if manager.latest_checkpoint:
+      checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+  model.diverged_at = None
+  done_steps = int(model.optimizer.iterations.numpy())
+  first_epoch = done_steps // config.checkpoint_every
+  epochs = config.train_steps // config.checkpoint_every
+  if done_steps:
+    print(f"Resuming from {manager.latest_checkpoint} at step {done_steps}.",
+          flush=True)
+
+  data = evaluation_groups(config)
+  log_dir = os.path.join(config.model_dir, "logs")
+  if first_epoch < epochs:
+    sweep_values = np.linspace(-2.0, 2.0, 9)
+    callbacks = [
+        StopOnNonFinite(),
+        CheckpointEveryEpoch(manager),
+        keras.callbacks.TensorBoard(log_dir=log_dir,
+                                    update_freq=max(1, config.checkpoint_every
+                                                    // 10)),
+        ImageSummaries(log_dir, data["images"][:8],
+                       model.factor_latents["azimuth"][0], sweep_values),
+    ]
+    model.fit(train_dataset(config, first_epoch),
+              steps_per_epoch=config.checkpoint_every, epochs=epochs,
+              initial_epoch=first_epoch, callbacks=callbacks,
+              verbose=verbose)
+  if model.diverged_at is not None:
+    raise TrainingDiverged(
+        f"The loss became NaN or Inf at step {model.diverged_at}; training "
+        f"stopped. The last good checkpoint is {manager.latest_checkpoint}.")
+  metrics, codes = evaluate(model, config, data)
+  metrics.update(training=config.training,
+                 steps=int(model.optimizer.iterations.numpy()),
+                 wall_time_s=round(time.time() - start, 1))
+  metrics["sweeps"] = write_sweeps(model, config, data, codes,
+                                   metrics["factors"])
+  path = os.path.join(config.model_dir, METRICS_FILE)
+  with open(path + ".tmp", "w") as stream:
+    json.dump(metrics, stream, indent=2)
+  os.replace(path + ".tmp", path)
+  return metrics
