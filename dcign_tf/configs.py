@@ -164,6 +164,13 @@ def small(image_size: int = 64, latent_size: int = 32,
 PRESETS = {"paper": paper, "small": small}
 
 
+def as_network(value) -> NetworkConfig:
+  """A NetworkConfig from itself or its dict (as in a Keras get_config)."""
+  if isinstance(value, NetworkConfig):
+    return value
+  return NetworkConfig.from_dict(value)
+
+
 def preset(name: str, **overrides) -> NetworkConfig:
   if name not in PRESETS:
     raise ValueError(f"Unknown network preset {name!r}; allowed: "

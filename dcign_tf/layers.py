@@ -22,9 +22,7 @@ class Encoder(keras.layers.Layer):
 
   def __init__(self, network, **kwargs):
     super().__init__(**kwargs)
-    if isinstance(network, dict):
-      network = configs.NetworkConfig.from_dict(network)
-    self.network = network
+    self.network = network = configs.as_network(network)
     self.stages = []
     for filters, kernel in zip(network.encoder_filters,
                                network.encoder_kernels):
@@ -65,9 +63,7 @@ class Decoder(keras.layers.Layer):
 
   def __init__(self, network, **kwargs):
     super().__init__(**kwargs)
-    if isinstance(network, dict):
-      network = configs.NetworkConfig.from_dict(network)
-    self.network = network
+    self.network = network = configs.as_network(network)
     grid = network.decoder_grid()
     first_filters = network.encoder_filters[-1]
     self.project = keras.layers.Dense(

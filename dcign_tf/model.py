@@ -79,8 +79,7 @@ class DCIGN(keras.Model):
                invariance_scale=DEFAULT_INVARIANCE_SCALE, beta=1.0, seed=None,
                **kwargs):
     super().__init__(**kwargs)
-    if isinstance(network, dict):
-      network = configs.NetworkConfig.from_dict(network)
+    network = configs.as_network(network)
     if training not in TRAINING_MODES:
       raise ValueError(f"Unknown training mode {training!r}; allowed: "
                        f"{', '.join(TRAINING_MODES)}.")
