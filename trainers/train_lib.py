@@ -333,12 +333,14 @@ def write_sweeps(model, config: TrainConfig, data: dict, codes: np.ndarray,
                  scores: dict) -> list:
   """Figure 4/5-style sheets: test faces re-rendered as one latent sweeps.
 
-  One PNG per extrinsic factor; each row is a test face (intrinsic groups),
-  its input first, then the decoder's output as the factor's latent moves
-  across the range it takes on that factor's test groups.
+  One PNG per extrinsic factor; each row is a test face (one per intrinsic
+  group), its input first, then the decoder's output as the factor's latent
+  moves across the range it takes on that factor's test groups.
   """
   intrinsic = np.flatnonzero(data["group_type"] == factors.GroupType.INTRINSIC)
-  faces = intrinsic[:config.sweep_faces]
+  # One face from each of the first intrinsic groups: varied poses and lights.
+  _, first = np.unique(data["group_id"][intrinsic], return_index=True)
+  faces = intrinsic[np.sort(first)][:config.sweep_faces]
   paths = []
   for factor, score in scores.items():
     latent = score["latent"]
