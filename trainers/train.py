@@ -11,6 +11,7 @@ metrics.json.
 """
 
 import json
+import sys
 
 from absl import flags
 from absl import logging

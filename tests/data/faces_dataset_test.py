@@ -12,7 +12,6 @@ import pytest
 
 from dcign_tf.data import factors
 from dcign_tf.data import faces_dataset
-from dcign_tf.data import groups
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
