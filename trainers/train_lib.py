@@ -412,9 +412,11 @@ def run(config: TrainConfig, verbose: int = 1) -> dict:
               initial_epoch=first_epoch, callbacks=callbacks,
               verbose=verbose)
   if model.diverged_at is not None:
+    kept = (f"the last good checkpoint is {manager.latest_checkpoint}"
+            if manager.latest_checkpoint else "no checkpoint was written")
     raise TrainingDiverged(
         f"The loss became NaN or Inf at step {model.diverged_at}; training "
-        f"stopped. The last good checkpoint is {manager.latest_checkpoint}.")
+        f"stopped and {kept}.")
   metrics, codes = evaluate(model, config, data)
   metrics.update(training=config.training,
                  steps=int(model.optimizer.iterations.numpy()),

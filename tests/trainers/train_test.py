@@ -120,3 +120,37 @@ def test_binary_rejects_bad_flags_in_one_line(tmp_path):
   assert last_line.startswith("error: Unknown optimizer 'sgd'; allowed:")
   assert "Traceback" not in result.stderr
   assert not (tmp_path / "run").exists()
+
+
+_DIVERGING_BINARY = """
+import sys
+import numpy as np
+import tensorflow as tf
+from dcign_tf import model as model_lib
+original = model_lib.DCIGN.objective
+def poisoned(self, data, sample=True):
+  values, latents = original(self, data, sample)
+  values = dict(values)
+  values["loss"] = tf.where(self.optimizer.iterations >= 1,
+                            tf.constant(np.nan, values["loss"].dtype),
+                            values["loss"])
+  return values, latents
+model_lib.DCIGN.objective = poisoned
+from trainers import cli, train
+sys.argv = ["train"] + sys.argv[1:]
+cli.run(train.main)
+"""
+
+
+def test_binary_reports_divergence_and_exits_3(tmp_path):
+  result = subprocess.run(
+      [sys.executable, "-c", _DIVERGING_BINARY, f"--model_dir={tmp_path}",
+       "--image_size=32", "--group_size=3", "--latent_size=6",
+       "--ratio=1:1:1:1", "--train_steps=4", "--checkpoint_every=2",
+       "--eval_groups_per_type=3", "--workers=1"],
+      cwd=REPO, env={**os.environ, "PYTHONPATH": REPO}, capture_output=True,
+      text=True, timeout=300, check=False)
+  assert result.returncode == 3, result.stderr[-2000:]
+  last_line = result.stderr.strip().splitlines()[-1]
+  assert last_line.startswith("error: The loss became NaN or Inf at step 2")
+  assert last_line.endswith("no checkpoint was written.")
