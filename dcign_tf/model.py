@@ -66,6 +66,10 @@ class DCIGN(keras.Model):
     invariance_scale: s, the pull's strength relative to a loss summed over
       one image's pixels (the paper's 1/100).
     beta: weight of the KL term (1 = SGVB).
+    kl_warmup_steps: ramp the KL weight linearly from 0 to `beta` over this
+      many optimizer steps (0: no ramp). Early on, a full KL term lets the
+      posterior of a latent collapse to the prior before the decoder has
+      learnt to use it; a ramp is a common remedy.
     seed: seed of the posterior samples.
 
   Example:
@@ -76,16 +80,17 @@ class DCIGN(keras.Model):
   """
 
   def __init__(self, network, training="dcign", factor_latents=None,
-               invariance_scale=DEFAULT_INVARIANCE_SCALE, beta=1.0, seed=None,
-               **kwargs):
+               invariance_scale=DEFAULT_INVARIANCE_SCALE, beta=1.0,
+               kl_warmup_steps=0, seed=None, **kwargs):
     super().__init__(**kwargs)
     network = configs.as_network(network)
     if training not in TRAINING_MODES:
       raise ValueError(f"Unknown training mode {training!r}; allowed: "
                        f"{', '.join(TRAINING_MODES)}.")
-    if invariance_scale < 0 or beta < 0:
-      raise ValueError("invariance_scale and beta must be >= 0, got "
-                       f"{invariance_scale} and {beta}.")
+    if invariance_scale < 0 or beta < 0 or kl_warmup_steps < 0:
+      raise ValueError("invariance_scale, beta and kl_warmup_steps must be "
+                       f">= 0, got {invariance_scale}, {beta} and "
+                       f"{kl_warmup_steps}.")
     self.network = network
     self.training_mode = training
     self.factor_latents = {
@@ -93,6 +98,7 @@ class DCIGN(keras.Model):
             factor_latents or DEFAULT_FACTOR_LATENTS).items()}
     self.invariance_scale = float(invariance_scale)
     self.beta = float(beta)
+    self.kl_warmup_steps = int(kl_warmup_steps)
     self.seed = seed
     self.active_table = active_latent_table(network.latent_size,
                                             self.factor_latents)
@@ -122,6 +128,14 @@ class DCIGN(keras.Model):
     del training
     loc, _ = self.encoder(images)
     return self.decode(loc)
+
+  def kl_weight(self):
+    """beta, ramped up from 0 over the first kl_warmup_steps steps."""
+    if not self.kl_warmup_steps or self.optimizer is None:
+      return self.beta
+    progress = tf.cast(self.optimizer.iterations, tf.float32) / float(
+        self.kl_warmup_steps)
+    return self.beta * tf.minimum(progress, 1.0)
 
   def objective(self, data, sample=True):
     """Per-batch losses for a grouped batch, before replica scaling.
@@ -170,7 +184,7 @@ class DCIGN(keras.Model):
     invariance = tf.reduce_sum(inactive * tf.square(deviation)) / tf.maximum(
         tf.reduce_sum(inactive), 1.0)
     return {
-        "loss": tf.reduce_mean(reconstruction + self.beta * kl),
+        "loss": tf.reduce_mean(reconstruction + self.kl_weight() * kl),
         "reconstruction": tf.reduce_mean(reconstruction),
         "kl": tf.reduce_mean(kl),
         "mse": tf.reduce_mean(losses.pixel_mse(flat_images,
@@ -206,6 +220,7 @@ class DCIGN(keras.Model):
         "factor_latents": {k: list(v) for k, v in self.factor_latents.items()},
         "invariance_scale": self.invariance_scale,
         "beta": self.beta,
+        "kl_warmup_steps": self.kl_warmup_steps,
         "seed": self.seed,
     }
 

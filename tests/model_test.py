@@ -123,3 +123,17 @@ def test_paper_network_parameter_count():
   decoder = (200 * 5400 + 5400) + (7 * 7 * 24 * 48 + 48) + (
       7 * 7 * 48 * 96 + 96) + (7 * 7 * 96 * 96 + 96) + (7 * 7 * 96 * 1 + 1)
   assert model.count_params() == encoder + decoder  # About 4.1 M.
+
+
+def test_kl_warmup_ramps_the_kl_weight():
+  model = _model(beta=2.0, kl_warmup_steps=4)
+  assert float(model.kl_weight()) == 0.0
+  model.optimizer.iterations.assign(1)
+  assert float(model.kl_weight()) == pytest.approx(0.5)
+  model.optimizer.iterations.assign(10)
+  assert float(model.kl_weight()) == pytest.approx(2.0)
+  values, _ = model.objective(_batch(), sample=False)
+  expected = values["reconstruction"] + 2.0 * values["kl"]
+  np.testing.assert_allclose(values["loss"].numpy(), expected.numpy(),
+                             rtol=1e-4)
+  assert _model(beta=2.0).kl_weight() == 2.0

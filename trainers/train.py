@@ -39,6 +39,9 @@ _INVARIANCE_SCALE = flags.DEFINE_float(
     "invariance_scale", 0.01, "Pull of inactive latents to their group mean, "
     "relative to a loss summed over one image's pixels.")
 _BETA = flags.DEFINE_float("beta", 1.0, "Weight of the KL term.")
+_KL_WARMUP_STEPS = flags.DEFINE_integer(
+    "kl_warmup_steps", 0, "Ramp the KL weight from 0 to beta over this many "
+    "steps (0: none).")
 _OPTIMIZER = flags.DEFINE_string("optimizer", "paper", "paper (Adam, beta2 "
                                  "0.99, eps 1e-8, as the original code), adam "
                                  "or rmsprop.")
@@ -64,7 +67,8 @@ def config_from_flags() -> train_lib.TrainConfig:
       data_dir=values.data_dir, workers=values.workers,
       network=_NETWORK.value, latent_size=_LATENT_SIZE.value,
       training=_TRAINING.value, invariance_scale=_INVARIANCE_SCALE.value,
-      beta=_BETA.value, optimizer=_OPTIMIZER.value,
+      beta=_BETA.value, kl_warmup_steps=_KL_WARMUP_STEPS.value,
+      optimizer=_OPTIMIZER.value,
       learning_rate=_LEARNING_RATE.value, train_steps=_TRAIN_STEPS.value,
       checkpoint_every=_CHECKPOINT_EVERY.value,
       eval_groups_per_type=_EVAL_GROUPS.value, seed=_SEED.value)

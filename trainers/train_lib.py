@@ -58,6 +58,7 @@ class TrainConfig:
   training: str = "dcign"
   invariance_scale: float = model_lib.DEFAULT_INVARIANCE_SCALE
   beta: float = 1.0
+  kl_warmup_steps: int = 0
   optimizer: str = "paper"
   learning_rate: float = 5e-4
   train_steps: int = 1000
@@ -375,7 +376,9 @@ def run(config: TrainConfig, verbose: int = 1) -> dict:
   with strategy().scope():
     model = model_lib.DCIGN(network, training=config.training,
                             invariance_scale=config.invariance_scale,
-                            beta=config.beta, seed=config.seed)
+                            beta=config.beta,
+                            kl_warmup_steps=config.kl_warmup_steps,
+                            seed=config.seed)
     model.compile(optimizer=make_optimizer(config.optimizer,
                                            config.learning_rate))
     model.build_for_images()
