@@ -193,4 +193,9 @@ def worker_pool(num_workers: Optional[int] = None):
 
 def builder(config: DcignFacesConfig, data_dir: Optional[str] = None,
             num_workers: Optional[int] = None) -> DcignFaces:
+  """The builder of `config` (prepare it with `download_and_prepare`)."""
+  # TFDS refuses a config object that shares a predefined config's name, so
+  # the paper-sized presets are asked for by name.
+  if config.name in {preset.name for preset in DcignFaces.BUILDER_CONFIGS}:
+    config = config.name
   return DcignFaces(config=config, data_dir=data_dir, num_workers=num_workers)

@@ -164,3 +164,14 @@ def test_an_interrupted_build_leaves_nothing_to_read(tmp_path):
   small = faces_dataset.builder(tiny_config(), data_dir, num_workers=1)
   small.download_and_prepare()
   assert len(_examples(small, faces_dataset.split_names("test"))) == 4
+
+
+@pytest.mark.parametrize("image_size", [64, 150])
+def test_paper_sized_presets_resolve_to_the_predefined_configs(tmp_path,
+                                                               image_size):
+  builder = faces_dataset.builder(faces_dataset.make_config(image_size),
+                                  str(tmp_path))
+  assert builder.builder_config.name == f"{image_size}px"
+  assert builder.builder_config.train_groups_per_type == 3000
+  assert builder.builder_config.image_size == image_size
+  assert not builder.is_prepared()
