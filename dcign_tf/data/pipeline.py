@@ -88,14 +88,13 @@ def evaluation_dataset(builder: faces_dataset.DcignFaces, split: str = "test",
   groups_per_batch = _check_groups_per_batch(groups_per_batch)
   dataset = builder.as_dataset(split=faces_dataset.split_names(split),
                                shuffle_files=False)
-  return dataset.map(to_model_inputs, num_parallel_calls=tf.data.AUTOTUNE
-                     ).batch(groups_per_batch).prefetch(tf.data.AUTOTUNE)
+  return _finish(dataset, groups_per_batch, drop_remainder=False)
 
 
-def _finish(dataset, groups_per_batch):
+def _finish(dataset, groups_per_batch, drop_remainder=True):
   return dataset.map(to_model_inputs, num_parallel_calls=tf.data.AUTOTUNE
-                     ).batch(groups_per_batch, drop_remainder=True).prefetch(
-                         tf.data.AUTOTUNE)
+                     ).batch(groups_per_batch, drop_remainder=drop_remainder
+                             ).prefetch(tf.data.AUTOTUNE)
 
 
 def group_signature(source: groups.GroupSource) -> dict:
