@@ -36,19 +36,22 @@ def define_flags():
   flags.DEFINE_integer("workers", 0, "Render processes (0: one per core).")
 
 
+def parse_range(raw, flag: str) -> tuple:
+  """['low', 'high'] from a list flag -> (low, high) floats."""
+  try:
+    values = tuple(float(v) for v in raw)
+  except ValueError:
+    values = ()
+  if len(values) != 2:
+    raise ValueError(f"--{flag}={','.join(raw)} must be two numbers "
+                     "low,high in degrees.")
+  return values
+
+
 def ranges_from_flags(values) -> factors.FactorRanges:
-  ranges = {}
-  for name in factors.FACTORS:
-    raw = getattr(values, f"{name}_range")
-    try:
-      ranges[name] = tuple(float(v) for v in raw)
-    except ValueError:
-      raise ValueError(f"--{name}_range={','.join(raw)} must be two numbers "
-                       "low,high in degrees.") from None
-    if len(ranges[name]) != 2:
-      raise ValueError(f"--{name}_range={','.join(raw)} must be two numbers "
-                       "low,high in degrees.")
-  return factors.FactorRanges(**ranges)
+  return factors.FactorRanges(**{
+      name: parse_range(getattr(values, f"{name}_range"), f"{name}_range")
+      for name in factors.FACTORS})
 
 
 def source_from_flags(values=flags.FLAGS) -> groups.GroupSource:

@@ -16,6 +16,7 @@ import sys
 from absl import flags
 from absl import logging
 
+from dcign_tf.data import factors
 from trainers import cli
 from trainers import data_flags
 from trainers import train_lib
@@ -42,6 +43,14 @@ _BETA = flags.DEFINE_float("beta", 1.0, "Weight of the KL term.")
 _KL_WARMUP_STEPS = flags.DEFINE_integer(
     "kl_warmup_steps", 0, "Ramp the KL weight from 0 to beta over this many "
     "steps (0: none).")
+_RANGE_WARMUP_STEPS = flags.DEFINE_integer(
+    "range_warmup_steps", 0, "Live data only: over this many steps the factor "
+    "ranges of training groups widen linearly from --warmup_*_range to the "
+    "full --*_range (0: no warm-up).")
+for _name in factors.FACTORS:
+  flags.DEFINE_list(f"warmup_{_name}_range", [],
+                    f"low,high of the {_name} in degrees at the start of the "
+                    f"range warm-up (empty: the full --{_name}_range).")
 _OPTIMIZER = flags.DEFINE_string("optimizer", "paper", "paper (Adam, beta2 "
                                  "0.99, eps 1e-8, as the original code), adam "
                                  "or rmsprop.")
@@ -52,6 +61,21 @@ _CHECKPOINT_EVERY = flags.DEFINE_integer(
 _EVAL_GROUPS = flags.DEFINE_integer("eval_groups_per_type", 40,
                                     "Test groups per type to score.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the weights and sampler.")
+
+
+def warmup_ranges_from_flags(values):
+  """The range warm-up's start ranges, or None when no --warmup_*_range is
+  set (factors left unset start at their full range)."""
+  if not any(getattr(values, f"warmup_{name}_range")
+             for name in factors.FACTORS):
+    return None
+  full = data_flags.ranges_from_flags(values)
+  ranges = {}
+  for name in factors.FACTORS:
+    raw = getattr(values, f"warmup_{name}_range")
+    ranges[name] = data_flags.parse_range(raw, f"warmup_{name}_range") if (
+        raw) else full.span(name)
+  return factors.FactorRanges(**ranges)
 
 
 def config_from_flags() -> train_lib.TrainConfig:
@@ -68,6 +92,8 @@ def config_from_flags() -> train_lib.TrainConfig:
       network=_NETWORK.value, latent_size=_LATENT_SIZE.value,
       training=_TRAINING.value, invariance_scale=_INVARIANCE_SCALE.value,
       beta=_BETA.value, kl_warmup_steps=_KL_WARMUP_STEPS.value,
+      range_warmup_steps=_RANGE_WARMUP_STEPS.value,
+      warmup_ranges=warmup_ranges_from_flags(values),
       optimizer=_OPTIMIZER.value,
       learning_rate=_LEARNING_RATE.value, train_steps=_TRAIN_STEPS.value,
       checkpoint_every=_CHECKPOINT_EVERY.value,

@@ -59,6 +59,9 @@ class TrainConfig:
   invariance_scale: float = model_lib.DEFAULT_INVARIANCE_SCALE
   beta: float = 1.0
   kl_warmup_steps: int = 0
+  range_warmup_steps: int = 0
+  # The ranges groups start from under the warm-up; None: the full ranges.
+  warmup_ranges: Optional[factors.FactorRanges] = None
   optimizer: str = "paper"
   learning_rate: float = 5e-4
   train_steps: int = 1000
@@ -100,6 +103,16 @@ def validate(config: TrainConfig) -> configs.NetworkConfig:
   if config.train_steps % config.checkpoint_every:
     raise ValueError(f"train_steps ({config.train_steps}) must be a multiple "
                      f"of checkpoint_every ({config.checkpoint_every}).")
+  if config.range_warmup_steps < 0:
+    raise ValueError("range_warmup_steps must be >= 0, got "
+                     f"{config.range_warmup_steps}.")
+  if config.range_warmup_steps and config.data != "live":
+    raise ValueError("A range warm-up (range_warmup_steps="
+                     f"{config.range_warmup_steps}) needs live data "
+                     "(--data=live): prepared groups are fixed in advance.")
+  if config.warmup_ranges is not None:
+    config.warmup_ranges.check_within(config.ranges, "warm-up range")
+    factors.check_ratio_against_ranges(probabilities, config.warmup_ranges)
   if config.eval_groups_per_type * config.group_size < 8:
     raise ValueError("eval_groups_per_type * group_size must be >= 8 to score "
                      "the latents.")
@@ -213,8 +226,16 @@ def dataset_builder(config: TrainConfig):
                                num_workers=config.workers or None)
 
 
+def range_warmup(config: TrainConfig) -> Optional[pipeline.RangeWarmup]:
+  if not config.range_warmup_steps:
+    return None
+  return pipeline.RangeWarmup(config.warmup_ranges or config.ranges,
+                              config.range_warmup_steps)
+
+
 def train_dataset(config: TrainConfig, first_epoch: int):
-  """Grouped training batches; a resumed run continues with fresh groups."""
+  """Grouped training batches; a resumed run continues with fresh groups
+  (and where it was in the range warm-up)."""
   seed = config.seed * 100003 + first_epoch
   if config.data == "prepared":
     builder = dataset_builder(config)
@@ -225,7 +246,9 @@ def train_dataset(config: TrainConfig, first_epoch: int):
   workers = config.workers or max(1, (os.cpu_count() or 2) // 2)
   return pipeline.live_dataset(group_source(config), config.ratio,
                                config.groups_per_batch, seed=seed,
-                               num_workers=workers)
+                               num_workers=workers,
+                               range_warmup=range_warmup(config),
+                               first_step=first_epoch * config.checkpoint_every)
 
 
 def evaluation_groups(config: TrainConfig) -> dict:

@@ -98,6 +98,25 @@ class FactorRanges:
   def to_dict(self) -> dict:
     return {name: list(getattr(self, name)) for name in FACTORS}
 
+  def check_within(self, outer: "FactorRanges", what: str = "range"):
+    """Raises ValueError unless every range lies inside `outer`'s."""
+    for name in FACTORS:
+      (low, high), (outer_low, outer_high) = self.span(name), outer.span(name)
+      if low < outer_low or high > outer_high:
+        raise ValueError(
+            f"The {what} of {name} [{low:g}, {high:g}] leaves its full range "
+            f"[{outer_low:g}, {outer_high:g}]; allowed: a sub-range of it.")
+
+  def widen_towards(self, outer: "FactorRanges",
+                    fraction: float) -> "FactorRanges":
+    """Each range moved linearly from this one (fraction 0) to `outer`'s
+    (fraction >= 1), both ends at once."""
+    fraction = min(max(float(fraction), 0.0), 1.0)
+    return FactorRanges(**{
+        name: tuple(a + fraction * (b - a)
+                    for a, b in zip(self.span(name), outer.span(name)))
+        for name in FACTORS})
+
 
 # The paper draws azimuth : elevation : light : intrinsic groups 1 : 1 : 1 : 10.
 PAPER_RATIO = (1.0, 1.0, 1.0, 10.0)

@@ -74,3 +74,25 @@ def test_a_fixed_factor_cannot_be_swept():
   factors.check_ratio_against_ranges(factors.parse_ratio("1:0:1:1"), ranges)
   with pytest.raises(ValueError, match="elevation groups have weight > 0"):
     factors.check_ratio_against_ranges(factors.parse_ratio("1:1:1:1"), ranges)
+
+
+def test_widen_towards_interpolates_both_ends():
+  narrow = factors.FactorRanges(azimuth=(-30, 30), elevation=(0, 0),
+                                light=(-90, 90))
+  full = factors.FactorRanges()
+  assert narrow.widen_towards(full, 0.0) == narrow
+  half = narrow.widen_towards(full, 0.5)
+  assert half.azimuth == (-60.0, 60.0)
+  assert half.elevation == (-15.0, 15.0)
+  assert half.light == (-90.0, 90.0)
+  assert narrow.widen_towards(full, 1.0) == full
+  assert narrow.widen_towards(full, 7.0) == full
+  assert narrow.widen_towards(full, -1.0) == narrow
+
+
+def test_check_within_names_the_range_that_leaves():
+  factors.FactorRanges(azimuth=(-30, 30)).check_within(factors.FactorRanges())
+  with pytest.raises(ValueError, match=r"elevation \[-40, 0\] leaves its "
+                     r"full range \[-30, 30\]"):
+    factors.FactorRanges(elevation=(-40, 0)).check_within(
+        factors.FactorRanges())

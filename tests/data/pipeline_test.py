@@ -104,3 +104,40 @@ def test_live_dataset_refuses_to_sweep_a_fixed_factor():
   with pytest.raises(ValueError, match="light groups have weight > 0"):
     pipeline.live_dataset(source, ratio="1:1:1:1")
   pipeline.live_dataset(source, ratio="1:1:0:1")
+
+
+def test_range_warmup_widens_sweeps_with_the_step():
+  start = factors.FactorRanges(azimuth=(-10, 10), elevation=(-5, 5),
+                               light=(0, 20))
+  warmup = pipeline.RangeWarmup(start, steps=4)
+  assert warmup.ranges_at(2, SOURCE.ranges).azimuth == (-50.0, 50.0)
+  stream = pipeline.live_groups(SOURCE, ratio="1:1:1:0", seed=5,
+                                range_warmup=warmup, first_step=1,
+                                groups_per_batch=2)
+  examples = [next(stream) for _ in range(12)]
+  for index, example in enumerate(examples):
+    step = 1 + index // 2
+    ranges = warmup.ranges_at(step, SOURCE.ranges)
+    for name in factors.FACTORS:
+      low, high = ranges.span(name)
+      values = example[name]
+      assert low - 1e-3 <= values.min() and values.max() <= high + 1e-3, (
+          step, name, values)
+  # From step 4 on the sweeps cover the full range: a stratified azimuth
+  # sweep of 3 reaches beyond +-30 degrees at both ends.
+  late = [e for i, e in enumerate(examples)
+          if 1 + i // 2 >= 4 and int(e["group_type"]) == 0]
+  assert late
+  for example in late:
+    assert example["azimuth"].min() < -30 and example["azimuth"].max() > 30
+
+
+def test_range_warmup_is_checked_before_any_rendering():
+  with pytest.raises(ValueError, match="whole number of steps >= 1"):
+    pipeline.RangeWarmup(factors.FactorRanges(), steps=0)
+  outside = pipeline.RangeWarmup(factors.FactorRanges(azimuth=(-95, 0)), 3)
+  with pytest.raises(ValueError, match=r"azimuth \[-95, 0\] leaves"):
+    pipeline.live_dataset(SOURCE, ratio="1:1:1:1", range_warmup=outside)
+  fixed = pipeline.RangeWarmup(factors.FactorRanges(azimuth=(0, 0)), 3)
+  with pytest.raises(ValueError, match="azimuth range is the single value"):
+    pipeline.live_dataset(SOURCE, ratio="1:1:1:1", range_warmup=fixed)

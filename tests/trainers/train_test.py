@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from dcign_tf import model as model_lib
+from dcign_tf.data import factors
 from trainers import train_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -47,6 +48,24 @@ def test_dry_run_writes_everything_and_a_rerun_resumes(tmp_path, capsys):
   assert again["steps"] == 4
 
 
+def test_range_warmup_resumes_where_it_was(tmp_path, monkeypatch):
+  calls = []
+  original = train_lib.pipeline.live_dataset
+
+  def recording(*args, **kwargs):
+    calls.append(kwargs)
+    return original(*args, **kwargs)
+
+  monkeypatch.setattr(train_lib.pipeline, "live_dataset", recording)
+  start = factors.FactorRanges(azimuth=(-10, 10))
+  train_lib.run(tiny(tmp_path, range_warmup_steps=8, warmup_ranges=start),
+                verbose=0)
+  train_lib.run(tiny(tmp_path, range_warmup_steps=8, warmup_ranges=start,
+                     train_steps=4), verbose=0)
+  assert [c["first_step"] for c in calls] == [0, 2]
+  assert calls[1]["range_warmup"] == train_lib.pipeline.RangeWarmup(start, 8)
+
+
 def test_vae_baseline_scores_its_most_varying_latents(tmp_path):
   metrics = train_lib.run(tiny(tmp_path, training="vae"), verbose=0)
   for score in metrics["factors"].values():
@@ -62,6 +81,13 @@ def test_vae_baseline_scores_its_most_varying_latents(tmp_path):
     (dict(data="stream"), "Unknown data mode 'stream'"),
     (dict(train_steps=3, checkpoint_every=2), "must be a multiple"),
     (dict(image_size=16), r"image_size must be an integer in \[32, 256\]"),
+    (dict(range_warmup_steps=-1), "range_warmup_steps must be >= 0, got -1"),
+    (dict(range_warmup_steps=5, data="prepared"), "needs live data"),
+    (dict(warmup_ranges=factors.FactorRanges(azimuth=(-100, 30))),
+     r"warm-up range of azimuth \[-100, 30\] leaves its full range "
+     r"\[-90, 90\]"),
+    (dict(warmup_ranges=factors.FactorRanges(light=(10, 10))),
+     "light range is the single value 10"),
 ])
 def test_bad_settings_fail_before_training(tmp_path, overrides, message):
   with pytest.raises(ValueError, match=message):
@@ -109,15 +135,22 @@ def test_cpu_estimate_names_the_quick_flagfile(tmp_path, capsys):
                                                                      rel=0.1)
 
 
-def test_binary_rejects_bad_flags_in_one_line(tmp_path):
+@pytest.mark.parametrize("flag,message", [
+    ("--optimizer=sgd", "Unknown optimizer 'sgd'; allowed:"),
+    ("--warmup_light_range=left", "--warmup_light_range=left must be two "
+     "numbers low,high in degrees."),
+    ("--warmup_azimuth_range=-120,0", r"The warm-up range of azimuth "
+     "[-120, 0] leaves its full range [-90, 90]"),
+])
+def test_binary_rejects_bad_flags_in_one_line(tmp_path, flag, message):
   result = subprocess.run(
       [sys.executable, "-m", "trainers.train", "--flagfile=faces_quick.flags",
-       f"--model_dir={tmp_path}/run", "--optimizer=sgd"],
+       f"--model_dir={tmp_path}/run", flag],
       cwd=REPO, env={**os.environ, "PYTHONPATH": REPO}, capture_output=True,
       text=True, timeout=120, check=False)
   assert result.returncode == 2
   last_line = result.stderr.strip().splitlines()[-1]
-  assert last_line.startswith("error: Unknown optimizer 'sgd'; allowed:")
+  assert last_line.startswith("error: " + message)
   assert "Traceback" not in result.stderr
   assert not (tmp_path / "run").exists()
 
@@ -127,6 +160,7 @@ import sys
 import numpy as np
 import tensorflow as tf
 from dcign_tf import model as model_lib
+from dcign_tf.data import factors
 original = model_lib.DCIGN.objective
 def poisoned(self, data, sample=True):
   values, latents = original(self, data, sample)
