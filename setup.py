@@ -19,6 +19,8 @@ INSTALL_REQUIRES = [
     "pillow>=10.0,<14",
     "matplotlib>=3.8,<4",
     "tqdm>=4.66,<5",
+    # The disentanglement metrics' classifiers (disentanglement_lib's).
+    "scikit-learn>=1.9,<1.10",
 ]
 
 TEST_REQUIRES = [

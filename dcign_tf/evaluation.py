@@ -132,3 +132,168 @@ def latent_sweep_codes(base_codes: np.ndarray, latent: int,
   codes = np.repeat(np.asarray(base_codes)[:, None, :], len(values), axis=1)
   codes[:, :, latent] = values[None, :]
   return codes.reshape(-1, codes.shape[-1])
+
+
+def factor_blocks(latent_size: int, factor_latents: dict) -> dict:
+  """Block name -> latent indices: one block per factor, and "intrinsic"
+  for every latent that no factor owns."""
+  blocks = {name: list(indices) for name, indices in factor_latents.items()}
+  owned = {i for indices in blocks.values() for i in indices}
+  blocks["intrinsic"] = [i for i in range(latent_size) if i not in owned]
+  return {name: indices for name, indices in blocks.items() if indices}
+
+
+def invariance_ratios(codes: np.ndarray, group_types: np.ndarray,
+                      group_ids: np.ndarray, blocks: dict) -> dict:
+  """How still the latents that should not move stay within a group.
+
+  For each group type t and each latent block b that is inactive in t (every
+  block but t's own; intrinsic groups' own block is "intrinsic"):
+
+    ratio[t][b] = sqrt(mean over b's latents of the mean within-group
+                       variance over t's groups)
+                  / sqrt(mean over b's latents of their variance over all
+                         test images)
+
+  0 means the block is constant within each group (perfectly invariant to
+  the factor that varies); about 1 means it moves as much within a group
+  as across the whole test set (not invariant at all).
+  """
+  codes = np.asarray(codes, np.float64)
+  population = codes.var(axis=0)
+  ratios = {}
+  for group_type in factors.GroupType:
+    mask = group_types == group_type.value
+    if not mask.any():
+      continue
+    own = group_type.factor or "intrinsic"
+    within = np.mean([codes[group_ids == g].var(axis=0)
+                      for g in np.unique(group_ids[mask])], axis=0)
+    ratios[group_type.label] = {
+        block: float(np.sqrt(within[indices].mean()) /
+                     max(np.sqrt(population[indices].mean()), 1e-12))
+        for block, indices in blocks.items() if block != own}
+  return ratios
+
+
+class Calibration:
+  """Degrees of one factor -> the value of the latent that carries it.
+
+  Fitted on training groups of that factor by binned means (the latent's
+  mean in `bins` equal-width angle bins, linear interpolation between bin
+  centres, clamped at the ends), so it follows a monotone but non-linear
+  code. Used to ask a decoder for "30 degrees" without a target image.
+  """
+
+  def __init__(self, factor: str, latent: int, degrees, values):
+    self.factor = factors.check_factor(factor)
+    self.latent = int(latent)
+    self.degrees = np.asarray(degrees, np.float64)
+    self.values = np.asarray(values, np.float64)
+    if self.degrees.ndim != 1 or self.degrees.shape != self.values.shape or (
+        self.degrees.size < 2) or np.any(np.diff(self.degrees) <= 0):
+      raise ValueError("A calibration needs >= 2 increasing angles and as "
+                       f"many values, got {self.degrees} and {self.values}.")
+
+  @classmethod
+  def fit(cls, factor: str, latent: int, degrees, latent_values,
+          bins: int = DEFAULT_BINS) -> "Calibration":
+    degrees = np.asarray(degrees, np.float64)
+    latent_values = np.asarray(latent_values, np.float64)
+    if degrees.shape != latent_values.shape or degrees.ndim != 1:
+      raise ValueError("degrees and latent_values must be 1-D of equal "
+                       f"length, got {degrees.shape} and "
+                       f"{latent_values.shape}.")
+    edges = np.linspace(degrees.min(), degrees.max(), bins + 1)
+    which = np.clip(np.searchsorted(edges, degrees, side="right") - 1, 0,
+                    bins - 1)
+    counts = np.bincount(which, minlength=bins)
+    keep = counts > 0
+    centres = (np.bincount(which, degrees, bins)[keep] / counts[keep])
+    means = (np.bincount(which, latent_values, bins)[keep] / counts[keep])
+    return cls(factor, latent, centres, means)
+
+  def __call__(self, degrees) -> np.ndarray:
+    return np.interp(np.asarray(degrees, np.float64), self.degrees,
+                     self.values)
+
+  def to_dict(self) -> dict:
+    return {"factor": self.factor, "latent": self.latent,
+            "degrees": self.degrees.tolist(), "values": self.values.tolist()}
+
+  @classmethod
+  def from_dict(cls, value: dict) -> "Calibration":
+    return cls(value["factor"], value["latent"], value["degrees"],
+               value["values"])
+
+
+def novel_view_errors(encode, decode, images: np.ndarray,
+                      group_ids: np.ndarray, degrees: np.ndarray,
+                      calibration: Calibration,
+                      sources_per_group: int = 5) -> dict:
+  """The paper's novel-view re-rendering (§4.1.1), made a number.
+
+  Within each group only `calibration.factor` varies, so image j is the
+  true render of image i's scene at view degrees[j]. For a few source
+  images i per group (evenly spaced) and every other image j of the group:
+  encode i, set the factor's latent to calibration(degrees[j]) (never
+  looking at image j), decode, and take the per-pixel MSE against image j.
+  The lower bound is the model's own reconstruction MSE of image j.
+
+  Args:
+    encode: images [B, S, S, C] -> codes [B, N] (posterior means).
+    decode: codes [B, N] -> images [B, S, S, C] in [0, 1].
+    images: [M, S, S, C] in [0, 1], the groups of one factor's type.
+    group_ids: [M].
+    degrees: [M] the factor's true value per image.
+    calibration: the factor's degrees -> latent map.
+    sources_per_group: source images per group.
+
+  Returns:
+    dict of arrays over (source, target) pairs: source_degrees,
+    target_degrees, error, lower_bound (the target's reconstruction MSE),
+    and their means "mean_error", "mean_lower_bound".
+  """
+  images = np.asarray(images, np.float32)
+  codes = np.asarray(encode(images), np.float64)
+  reconstruction = np.mean((np.asarray(decode(codes)) - images) ** 2,
+                           axis=(1, 2, 3))
+  pairs = {"source_degrees": [], "target_degrees": [], "error": [],
+           "lower_bound": []}
+  for group in np.unique(group_ids):
+    members = np.flatnonzero(group_ids == group)
+    sources = members[np.unique(np.linspace(
+        0, len(members) - 1, min(sources_per_group, len(members))).round(
+            ).astype(int))]
+    source_index, target_index = [
+        a.ravel() for a in np.meshgrid(sources, members, indexing="ij")]
+    keep = source_index != target_index
+    source_index, target_index = source_index[keep], target_index[keep]
+    edited = codes[source_index].copy()
+    edited[:, calibration.latent] = calibration(degrees[target_index])
+    rendered = np.asarray(decode(edited.astype(np.float32)))
+    pairs["error"].append(np.mean((rendered - images[target_index]) ** 2,
+                                  axis=(1, 2, 3)))
+    pairs["source_degrees"].append(degrees[source_index])
+    pairs["target_degrees"].append(degrees[target_index])
+    pairs["lower_bound"].append(reconstruction[target_index])
+  result = {key: np.concatenate(value).astype(np.float64)
+            for key, value in pairs.items()}
+  result["mean_error"] = float(result["error"].mean())
+  result["mean_lower_bound"] = float(result["lower_bound"].mean())
+  return result
+
+
+def error_by_angle(source_degrees, target_degrees, errors,
+                   bins: int = 6) -> dict:
+  """Mean error per bin of |target - source| degrees (for the figure)."""
+  delta = np.abs(np.asarray(target_degrees) - np.asarray(source_degrees))
+  edges = np.linspace(0.0, max(float(delta.max()), 1e-9), bins + 1)
+  which = np.clip(np.searchsorted(edges, delta, side="right") - 1, 0,
+                  bins - 1)
+  counts = np.bincount(which, minlength=bins)
+  sums = np.bincount(which, np.asarray(errors, np.float64), bins)
+  keep = counts > 0
+  return {"delta_degrees": ((edges[:-1] + edges[1:]) / 2)[keep].tolist(),
+          "mean_error": (sums[keep] / counts[keep]).tolist(),
+          "pairs": counts[keep].tolist()}

@@ -16,13 +16,34 @@ class Encoder(keras.layers.Layer):
   Convolution, 2x2 max pooling and ReLU per stage, then two linear heads
   (Kulkarni et al. 2015, Fig. 1; the original code's geometry).
 
+  With `odd_latents`, those latents are made odd under a horizontal mirror
+  of the image: the network sees the image and its mirror image, and an odd
+  latent's mean is half the difference of the two heads' outputs (its
+  log-variance their average), so loc(mirror(x)) = -loc(x) exactly. For a
+  bilaterally symmetric object a mirror negates the azimuth and the light
+  azimuth; building that in keeps a 1-D azimuth code from learning
+  "how frontal" (even) instead of "which way" (odd). Other latents are
+  the plain heads of the image itself.
+
   Args:
     network: a `configs.NetworkConfig` or its dict.
+    odd_latents: indices of the latents made odd (default none: the
+      paper's encoder).
   """
 
-  def __init__(self, network, **kwargs):
+  def __init__(self, network, odd_latents=(), **kwargs):
     super().__init__(**kwargs)
     self.network = network = configs.as_network(network)
+    self.odd_latents = tuple(sorted(int(i) for i in odd_latents))
+    if self.odd_latents and not (
+        0 <= self.odd_latents[0] and self.odd_latents[-1] < network.latent_size
+        and len(set(self.odd_latents)) == len(self.odd_latents)):
+      raise ValueError(f"odd_latents {list(self.odd_latents)} must be "
+                       f"distinct indices in [0, {network.latent_size - 1}].")
+    mask = [0.0] * network.latent_size
+    for index in self.odd_latents:
+      mask[index] = 1.0
+    self.odd_mask = mask
     self.stages = []
     for filters, kernel in zip(network.encoder_filters,
                                network.encoder_kernels):
@@ -38,15 +59,30 @@ class Encoder(keras.layers.Layer):
         network.latent_size, kernel_initializer=_dense_initializer(network),
         name="log_variance")
 
-  def call(self, images):
+  def heads(self, images):
+    """(loc, log-variance) of the plain network, without mirroring."""
     features = images
     for stage in self.stages:
       features = stage(features)
     features = self.flatten(features)
     return self.loc_head(features), self.log_variance_head(features)
 
+  def call(self, images):
+    if not self.odd_latents:
+      return self.heads(images)
+    mirrored = keras.ops.flip(images, axis=2)  # NHWC: flip the width.
+    loc, log_variance = self.heads(
+        keras.ops.concatenate([images, mirrored], axis=0))
+    loc, mirror_loc = keras.ops.split(loc, 2, axis=0)
+    log_variance, mirror_log_variance = keras.ops.split(log_variance, 2,
+                                                        axis=0)
+    odd = keras.ops.convert_to_tensor(self.odd_mask, dtype=loc.dtype)
+    return (loc - odd * (loc + mirror_loc) / 2.0,
+            log_variance + odd * (mirror_log_variance - log_variance) / 2.0)
+
   def get_config(self):
-    return {**super().get_config(), "network": self.network.to_dict()}
+    return {**super().get_config(), "network": self.network.to_dict(),
+            "odd_latents": list(self.odd_latents)}
 
 
 @keras.saving.register_keras_serializable(package="dcign_tf")

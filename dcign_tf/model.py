@@ -22,6 +22,9 @@ from dcign_tf.data import factors
 TRAINING_MODES = ("dcign", "vae")
 # The paper's assignment (z1, z2, z3 in its 1-based numbering).
 DEFAULT_FACTOR_LATENTS = {"azimuth": (0,), "elevation": (1,), "light": (2,)}
+# Factors a horizontal mirror of the image negates (for a bilaterally
+# symmetric object): the ones whose latents may be built odd.
+MIRROR_ODD_FACTORS = ("azimuth", "light")
 # The paper's s = 1/100 relative to a loss summed over one image's pixels.
 DEFAULT_INVARIANCE_SCALE = 0.01
 
@@ -70,6 +73,9 @@ class DCIGN(keras.Model):
       many optimizer steps (0: no ramp). Early on, a full KL term lets the
       posterior of a latent collapse to the prior before the decoder has
       learnt to use it; a ramp is a common remedy.
+    mirror_odd_factors: factors (from MIRROR_ODD_FACTORS) whose latents
+      the encoder makes odd under a horizontal mirror of the image (see
+      `layers.Encoder`); empty is the paper's encoder.
     seed: seed of the posterior samples.
 
   Example:
@@ -81,7 +87,8 @@ class DCIGN(keras.Model):
 
   def __init__(self, network, training="dcign", factor_latents=None,
                invariance_scale=DEFAULT_INVARIANCE_SCALE, beta=1.0,
-               kl_warmup_steps=0, seed=None, **kwargs):
+               kl_warmup_steps=0, mirror_odd_factors=(), seed=None,
+               **kwargs):
     super().__init__(**kwargs)
     network = configs.as_network(network)
     if training not in TRAINING_MODES:
@@ -102,7 +109,18 @@ class DCIGN(keras.Model):
     self.seed = seed
     self.active_table = active_latent_table(network.latent_size,
                                             self.factor_latents)
-    self.encoder = layers.Encoder(network, name="encoder")
+    self.mirror_odd_factors = tuple(mirror_odd_factors)
+    odd_latents = []
+    for name in self.mirror_odd_factors:
+      if name not in MIRROR_ODD_FACTORS:
+        raise ValueError(f"A mirror does not negate {name!r}; allowed mirror "
+                         f"odd factors: {', '.join(MIRROR_ODD_FACTORS)}.")
+      if name not in self.factor_latents:
+        raise ValueError(f"{name!r} has no latent to make odd (factor "
+                         f"latents: {sorted(self.factor_latents)}).")
+      odd_latents += self.factor_latents[name]
+    self.encoder = layers.Encoder(network, odd_latents=odd_latents,
+                                  name="encoder")
     self.decoder = layers.Decoder(network, name="decoder")
     self.seed_generator = keras.random.SeedGenerator(seed)
     self.trackers = {
@@ -221,6 +239,7 @@ class DCIGN(keras.Model):
         "invariance_scale": self.invariance_scale,
         "beta": self.beta,
         "kl_warmup_steps": self.kl_warmup_steps,
+        "mirror_odd_factors": list(self.mirror_odd_factors),
         "seed": self.seed,
     }
 

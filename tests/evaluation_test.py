@@ -55,3 +55,90 @@ def test_latent_sweep_codes():
   codes = evaluation.latent_sweep_codes(base, 1, np.array([-1.0, 1.0]))
   np.testing.assert_array_equal(codes, [[0, -1, 2], [0, 1, 2],
                                         [3, -1, 5], [3, 1, 5]])
+
+
+def test_factor_blocks():
+  blocks = evaluation.factor_blocks(5, {"azimuth": (0,), "light": (2,)})
+  assert blocks == {"azimuth": [0], "light": [2], "intrinsic": [1, 3, 4]}
+
+
+def test_invariance_ratios_closed_form():
+  rng = np.random.default_rng(0)
+  groups, size = 200, 10
+  group_ids = np.repeat(np.arange(groups), size)
+  group_types = np.zeros(groups * size, int)  # All azimuth groups.
+  codes = np.zeros((groups * size, 3))
+  codes[:, 0] = rng.normal(size=groups * size)  # The active latent.
+  # Intrinsic latent 1: a per-group offset (std 1) plus within-group noise
+  # of std 0.5: ratio = 0.5 / sqrt(1 + 0.25).
+  codes[:, 1] = (np.repeat(rng.normal(size=groups), size) +
+                 0.5 * rng.normal(size=groups * size))
+  codes[:, 2] = np.repeat(rng.normal(size=groups), size)  # Perfectly still.
+  blocks = {"azimuth": [0], "elevation": [1], "light": [2]}
+  ratios = evaluation.invariance_ratios(codes, group_types, group_ids,
+                                        blocks)
+  assert set(ratios) == {"azimuth"}
+  assert "azimuth" not in ratios["azimuth"]
+  assert ratios["azimuth"]["light"] == pytest.approx(0.0, abs=1e-9)
+  assert ratios["azimuth"]["elevation"] == pytest.approx(
+      0.5 / np.sqrt(1.25), rel=0.08)
+
+
+def test_calibration_fits_a_monotone_code():
+  degrees = np.linspace(-90, 90, 2000)
+  calibration = evaluation.Calibration.fit("azimuth", 0, degrees,
+                                           np.tanh(degrees / 45))
+  probe = np.array([-80.0, -30.0, 0.0, 45.0, 85.0])
+  np.testing.assert_allclose(calibration(probe), np.tanh(probe / 45),
+                             atol=0.02)
+  # Beyond the fitted range the map holds its end values.
+  assert calibration(200.0) == pytest.approx(calibration.values[-1])
+  again = evaluation.Calibration.from_dict(calibration.to_dict())
+  np.testing.assert_array_equal(again(probe), calibration(probe))
+  with pytest.raises(ValueError, match="increasing angles"):
+    evaluation.Calibration("azimuth", 0, [1.0, 1.0], [0.0, 1.0])
+
+
+def _toy_views(groups=4, size=6):
+  """Images that encode their own (group, degrees): the 'true renders'."""
+  group_ids = np.repeat(np.arange(groups), size)
+  degrees = np.tile(np.linspace(-60, 60, size), groups)
+  return group_ids, degrees, _render(group_ids, degrees)
+
+
+def _render(group_ids, degrees):
+  images = np.zeros((len(group_ids), 4, 4, 1), np.float32)
+  images[:, 0, 0, 0] = (np.asarray(group_ids) + 1) / 10.0
+  images[:, 1, 1, 0] = (np.asarray(degrees) + 90) / 180.0
+  return images
+
+
+def _oracle_encode(images):
+  return np.stack([images[:, 1, 1, 0] * 180 - 90,
+                   images[:, 0, 0, 0] * 10 - 1], axis=1)
+
+
+def _oracle_decode(codes):
+  return _render(np.round(codes[:, 1]), codes[:, 0])
+
+
+def test_novel_view_error_of_an_oracle_is_zero():
+  group_ids, degrees, images = _toy_views()
+  identity_map = evaluation.Calibration("azimuth", 0, [-90, 90], [-90, 90])
+  result = evaluation.novel_view_errors(_oracle_encode, _oracle_decode,
+                                        images, group_ids, degrees,
+                                        identity_map, sources_per_group=3)
+  assert result["error"].size == 4 * 3 * 5  # groups x sources x others
+  assert result["mean_error"] == pytest.approx(0.0, abs=1e-12)
+  assert result["mean_lower_bound"] == pytest.approx(0.0, abs=1e-12)
+  # A calibration that maps every angle to 0 degrees errs by the change of
+  # view: (d / 180)^2 on one pixel of 16 for a target d degrees from 0.
+  frozen = evaluation.novel_view_errors(
+      _oracle_encode, _oracle_decode, images, group_ids, degrees,
+      evaluation.Calibration("azimuth", 0, [-90, 90], [0, 0]), 3)
+  np.testing.assert_allclose(
+      frozen["error"], (frozen["target_degrees"] / 180) ** 2 / 16, rtol=1e-5)
+  by_angle = evaluation.error_by_angle(frozen["source_degrees"],
+                                       frozen["target_degrees"],
+                                       frozen["error"], bins=3)
+  assert sum(by_angle["pairs"]) == frozen["error"].size

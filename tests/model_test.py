@@ -107,9 +107,22 @@ def test_config_round_trip():
   assert clone.network == NETWORK
 
 
+def test_mirror_odd_factors_make_their_latents_odd():
+  model = _model(mirror_odd_factors=("azimuth", "light"))
+  assert model.encoder.odd_latents == (0, 2)
+  clone = model_lib.DCIGN.from_config(model.get_config())
+  assert clone.get_config()["mirror_odd_factors"] == ["azimuth", "light"]
+  assert clone.encoder.odd_latents == (0, 2)
+
+
 @pytest.mark.parametrize("kwargs,message", [
     (dict(training="beta"), "Unknown training mode 'beta'"),
     (dict(invariance_scale=-1.0), "must be >= 0"),
+    (dict(mirror_odd_factors=("elevation",)),
+     "A mirror does not negate 'elevation'; allowed mirror odd factors: "
+     "azimuth, light"),
+    (dict(mirror_odd_factors=("light",), factor_latents={"azimuth": [0]}),
+     "'light' has no latent to make odd"),
 ])
 def test_bad_arguments(kwargs, message):
   with pytest.raises(ValueError, match=message):

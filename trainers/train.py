@@ -43,6 +43,10 @@ _BETA = flags.DEFINE_float("beta", 1.0, "Weight of the KL term.")
 _KL_WARMUP_STEPS = flags.DEFINE_integer(
     "kl_warmup_steps", 0, "Ramp the KL weight from 0 to beta over this many "
     "steps (0: none).")
+_MIRROR_ODD_FACTORS = flags.DEFINE_list(
+    "mirror_odd_factors", [], "Factors (azimuth, light) whose latents the "
+    "encoder makes odd under a horizontal mirror of the image, so that "
+    "z_azimuth is signed (empty: the paper's encoder).")
 _RANGE_WARMUP_STEPS = flags.DEFINE_integer(
     "range_warmup_steps", 0, "Live data only: over this many steps the factor "
     "ranges of training groups widen linearly from --warmup_*_range to the "
@@ -92,6 +96,7 @@ def config_from_flags() -> train_lib.TrainConfig:
       network=_NETWORK.value, latent_size=_LATENT_SIZE.value,
       training=_TRAINING.value, invariance_scale=_INVARIANCE_SCALE.value,
       beta=_BETA.value, kl_warmup_steps=_KL_WARMUP_STEPS.value,
+      mirror_odd_factors=tuple(_MIRROR_ODD_FACTORS.value),
       range_warmup_steps=_RANGE_WARMUP_STEPS.value,
       warmup_ranges=warmup_ranges_from_flags(values),
       optimizer=_OPTIMIZER.value,

@@ -29,6 +29,7 @@ from dcign_tf.data import pipeline
 OPTIMIZERS = ("paper", "adam", "rmsprop")
 DATA_MODES = ("live", "prepared")
 ARCHITECTURE_FILE = "architecture.json"
+CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
 # Sustained FLOP rate assumed for the CPU run-time estimate: about 60 % of
 # the 2-core matmul rate measured in DESIGN.md.
@@ -59,6 +60,7 @@ class TrainConfig:
   invariance_scale: float = model_lib.DEFAULT_INVARIANCE_SCALE
   beta: float = 1.0
   kl_warmup_steps: int = 0
+  mirror_odd_factors: tuple = ()
   range_warmup_steps: int = 0
   # The ranges groups start from under the warm-up; None: the full ranges.
   warmup_ranges: Optional[factors.FactorRanges] = None
@@ -70,6 +72,46 @@ class TrainConfig:
   seed: int = 0
   sweep_faces: int = 4
   sweep_steps: int = 9
+
+
+def config_to_dict(config: TrainConfig) -> dict:
+  values = dataclasses.asdict(config)
+  values["ranges"] = config.ranges.to_dict()
+  if config.warmup_ranges is not None:
+    values["warmup_ranges"] = config.warmup_ranges.to_dict()
+  return values
+
+
+def config_from_dict(values: dict) -> TrainConfig:
+  values = dict(values)
+  known = {field.name for field in dataclasses.fields(TrainConfig)}
+  unknown = sorted(set(values) - known)
+  if unknown:
+    raise ValueError(f"Unknown training settings {unknown}; allowed: "
+                     f"{sorted(known)}.")
+  if "mirror_odd_factors" in values:
+    values["mirror_odd_factors"] = tuple(values["mirror_odd_factors"])
+  for key in ("ranges", "warmup_ranges"):
+    if values.get(key) is not None:
+      values[key] = factors.FactorRanges.from_mapping(values[key])
+  return TrainConfig(**values)
+
+
+def write_json_atomically(path: str, value):
+  temporary = path + ".tmp"
+  with open(temporary, "w") as stream:
+    json.dump(value, stream, indent=2, sort_keys=True)
+  os.replace(temporary, path)
+
+
+def read_config(model_dir: str) -> TrainConfig:
+  """The settings a model dir was trained with (its config.json)."""
+  path = os.path.join(model_dir, CONFIG_FILE)
+  if not os.path.exists(path):
+    raise ValueError(f"--model_dir={model_dir} has no {CONFIG_FILE}: it was "
+                     "not written by trainers.train.")
+  with open(path) as stream:
+    return config_from_dict(json.load(stream))
 
 
 def network_config(config: TrainConfig) -> configs.NetworkConfig:
@@ -103,6 +145,11 @@ def validate(config: TrainConfig) -> configs.NetworkConfig:
   if config.train_steps % config.checkpoint_every:
     raise ValueError(f"train_steps ({config.train_steps}) must be a multiple "
                      f"of checkpoint_every ({config.checkpoint_every}).")
+  for name in config.mirror_odd_factors:
+    if name not in model_lib.MIRROR_ODD_FACTORS:
+      raise ValueError(f"A mirror does not negate {name!r}; allowed "
+                       "mirror_odd_factors: "
+                       f"{', '.join(model_lib.MIRROR_ODD_FACTORS)}.")
   if config.range_warmup_steps < 0:
     raise ValueError("range_warmup_steps must be >= 0, got "
                      f"{config.range_warmup_steps}.")
@@ -134,9 +181,12 @@ def make_optimizer(name: str, learning_rate: float):
 
 
 def architecture(config: TrainConfig, network: configs.NetworkConfig) -> dict:
-  return {"network": network.to_dict(), "training": config.training,
-          "factor_latents": {k: list(v) for k, v in
-                             model_lib.DEFAULT_FACTOR_LATENTS.items()}}
+  values = {"network": network.to_dict(), "training": config.training,
+            "factor_latents": {k: list(v) for k, v in
+                               model_lib.DEFAULT_FACTOR_LATENTS.items()}}
+  if config.mirror_odd_factors:  # Older model dirs have no such key.
+    values["mirror_odd_factors"] = list(config.mirror_odd_factors)
+  return values
 
 
 def check_model_dir(config: TrainConfig, network: configs.NetworkConfig):
@@ -167,10 +217,7 @@ def check_model_dir(config: TrainConfig, network: configs.NetworkConfig):
           "the same settings.")
     return
   os.makedirs(config.model_dir, exist_ok=True)
-  temporary = path + ".tmp"
-  with open(temporary, "w") as stream:
-    json.dump(wanted, stream, indent=2, sort_keys=True)
-  os.replace(temporary, path)
+  write_json_atomically(path, wanted)
 
 
 def forward_flops_per_image(network: configs.NetworkConfig) -> float:
@@ -353,6 +400,57 @@ def evaluate(model, config: TrainConfig, data: dict) -> dict:
           "test_images": int(len(codes))}, codes
 
 
+def build_model(config: TrainConfig, network: configs.NetworkConfig):
+  """The model with every variable created, its tf.train.Checkpoint and
+  CheckpointManager (call inside a strategy scope)."""
+  model = model_lib.DCIGN(network, training=config.training,
+                          invariance_scale=config.invariance_scale,
+                          beta=config.beta,
+                          kl_warmup_steps=config.kl_warmup_steps,
+                          mirror_odd_factors=config.mirror_odd_factors,
+                          seed=config.seed)
+  model.compile(optimizer=make_optimizer(config.optimizer,
+                                         config.learning_rate))
+  model.build_for_images()
+  model.optimizer.build(model.trainable_variables)
+  checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
+  manager = tf.train.CheckpointManager(
+      checkpoint, os.path.join(config.model_dir, "checkpoints"),
+      max_to_keep=3)
+  return model, checkpoint, manager
+
+
+def load_trained(model_dir: str):
+  """(config, model) of a trained model dir, from its latest checkpoint.
+
+  Raises ValueError when the dir has no config or checkpoint, or when its
+  checkpoint does not fit the architecture its config describes.
+  """
+  config = read_config(model_dir)
+  network = validate(config)
+  path = os.path.join(model_dir, ARCHITECTURE_FILE)
+  if os.path.exists(path):
+    with open(path) as stream:
+      recorded = json.load(stream)
+    if recorded != architecture(config, network):
+      raise ValueError(f"--model_dir={model_dir}: its {ARCHITECTURE_FILE} "
+                       f"does not match its {CONFIG_FILE}.")
+  with strategy().scope():
+    model, checkpoint, manager = build_model(config, network)
+    if not manager.latest_checkpoint:
+      raise ValueError(f"--model_dir={model_dir} holds no checkpoint; train "
+                       "it first with trainers.train.")
+    try:
+      checkpoint.restore(manager.latest_checkpoint
+                         ).assert_existing_objects_matched()
+    except (ValueError, AssertionError, tf.errors.OpError) as error:
+      first_line = str(error).strip().splitlines()[0]
+      raise ValueError(
+          f"The checkpoint {manager.latest_checkpoint} does not fit the "
+          f"architecture in {model_dir}/{CONFIG_FILE}: {first_line}") from None
+  return config, model
+
+
 def write_sweeps(model, config: TrainConfig, data: dict, codes: np.ndarray,
                  scores: dict) -> list:
   """Figure 4/5-style sheets: test faces re-rendered as one latent sweeps.
@@ -387,6 +485,9 @@ def run(config: TrainConfig, verbose: int = 1) -> dict:
   """Trains (or resumes) and evaluates; returns the metrics it wrote."""
   network = validate(config)
   check_model_dir(config, network)
+  # The latest run's settings, for trainers.evaluate and the exports.
+  write_json_atomically(os.path.join(config.model_dir, CONFIG_FILE),
+                        config_to_dict(config))
   if not tf.config.list_physical_devices("GPU"):
     minutes = estimated_cpu_minutes(config, network)
     if minutes > HEAVY_MINUTES:
@@ -397,19 +498,7 @@ def run(config: TrainConfig, verbose: int = 1) -> dict:
   start = time.time()
   keras.utils.set_random_seed(config.seed)
   with strategy().scope():
-    model = model_lib.DCIGN(network, training=config.training,
-                            invariance_scale=config.invariance_scale,
-                            beta=config.beta,
-                            kl_warmup_steps=config.kl_warmup_steps,
-                            seed=config.seed)
-    model.compile(optimizer=make_optimizer(config.optimizer,
-                                           config.learning_rate))
-    model.build_for_images()
-    model.optimizer.build(model.trainable_variables)
-    checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
-    manager = tf.train.CheckpointManager(
-        checkpoint, os.path.join(config.model_dir, "checkpoints"),
-        max_to_keep=3)
+    model, checkpoint, manager = build_model(config, network)
     if manager.latest_checkpoint:
       checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
   model.diverged_at = None
@@ -449,8 +538,5 @@ def run(config: TrainConfig, verbose: int = 1) -> dict:
                  wall_time_s=round(time.time() - start, 1))
   metrics["sweeps"] = write_sweeps(model, config, data, codes,
                                    metrics["factors"])
-  path = os.path.join(config.model_dir, METRICS_FILE)
-  with open(path + ".tmp", "w") as stream:
-    json.dump(metrics, stream, indent=2)
-  os.replace(path + ".tmp", path)
+  write_json_atomically(os.path.join(config.model_dir, METRICS_FILE), metrics)
   return metrics

@@ -19,7 +19,7 @@ from dcign_tf.graphics import model_files
 from dcign_tf.graphics import renderer
 
 # Independent random streams: identities in different splits never coincide.
-SPLIT_STREAMS = {"train": 0, "test": 1, "stream": 2, "preview": 3}
+SPLIT_STREAMS = {"train": 0, "test": 1, "stream": 2, "preview": 3, "grid": 4}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -30,6 +30,7 @@ def tiny(model_dir, **overrides):
 def test_dry_run_writes_everything_and_a_rerun_resumes(tmp_path, capsys):
   metrics = train_lib.run(tiny(tmp_path), verbose=0)
   assert metrics["steps"] == 2
+  assert train_lib.read_config(str(tmp_path)) == tiny(tmp_path)
   assert glob.glob(str(tmp_path / "checkpoints" / "ckpt-2*"))
   assert glob.glob(str(tmp_path / "logs" / "**" / "events.out.tfevents.*"),
                    recursive=True)
@@ -66,6 +67,16 @@ def test_range_warmup_resumes_where_it_was(tmp_path, monkeypatch):
   assert calls[1]["range_warmup"] == train_lib.pipeline.RangeWarmup(start, 8)
 
 
+def test_config_round_trips_through_json(tmp_path):
+  config = tiny(tmp_path, mirror_odd_factors=("azimuth",),
+                warmup_ranges=factors.FactorRanges(azimuth=(-20, 20)),
+                range_warmup_steps=3)
+  values = json.loads(json.dumps(train_lib.config_to_dict(config)))
+  assert train_lib.config_from_dict(values) == config
+  with pytest.raises(ValueError, match=r"Unknown training settings \['x'\]"):
+    train_lib.config_from_dict({**values, "x": 1})
+
+
 def test_vae_baseline_scores_its_most_varying_latents(tmp_path):
   metrics = train_lib.run(tiny(tmp_path, training="vae"), verbose=0)
   for score in metrics["factors"].values():
@@ -82,6 +93,9 @@ def test_vae_baseline_scores_its_most_varying_latents(tmp_path):
     (dict(train_steps=3, checkpoint_every=2), "must be a multiple"),
     (dict(image_size=16), r"image_size must be an integer in \[32, 256\]"),
     (dict(range_warmup_steps=-1), "range_warmup_steps must be >= 0, got -1"),
+    (dict(mirror_odd_factors=("identity",)),
+     "A mirror does not negate 'identity'; allowed mirror_odd_factors: "
+     "azimuth, light"),
     (dict(range_warmup_steps=5, data="prepared"), "needs live data"),
     (dict(warmup_ranges=factors.FactorRanges(azimuth=(-100, 30))),
      r"warm-up range of azimuth \[-100, 30\] leaves its full range "

@@ -1,0 +1,71 @@
+"""Tests for dcign_tf.layers (tiny shapes)."""
+
+import keras
+import numpy as np
+import pytest
+
+from dcign_tf import configs
+from dcign_tf import layers
+
+NETWORK = configs.NetworkConfig(
+    image_size=16, latent_size=5, encoder_filters=(4, 4),
+    encoder_kernels=(3, 3), decoder_filters=(4,), decoder_kernels=(3, 3),
+    padding="same")
+
+
+def _images(count=3, seed=0):
+  return np.random.default_rng(seed).uniform(size=(count, 16, 16, 1)).astype(
+      np.float32)
+
+
+def test_shapes_and_config_round_trip():
+  encoder, decoder = layers.Encoder(NETWORK), layers.Decoder(NETWORK)
+  loc, log_variance = encoder(_images())
+  assert loc.shape == log_variance.shape == (3, 5)
+  assert decoder(loc).shape == (3, 16, 16, 1)
+  for layer in (encoder, decoder):
+    clone = type(layer).from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+
+
+def test_odd_latents_change_sign_under_a_mirror():
+  encoder = layers.Encoder(NETWORK, odd_latents=[0, 3])
+  images = _images()
+  loc, log_variance = (np.asarray(t) for t in encoder(images))
+  mirror_loc, mirror_log_variance = (
+      np.asarray(t) for t in encoder(images[:, :, ::-1]))
+  np.testing.assert_allclose(mirror_loc[:, [0, 3]], -loc[:, [0, 3]],
+                             atol=1e-6)
+  np.testing.assert_allclose(mirror_log_variance[:, [0, 3]],
+                             log_variance[:, [0, 3]], atol=1e-6)
+  # A frontal, symmetric image has odd latents of exactly 0.
+  symmetric = images + images[:, :, ::-1]
+  np.testing.assert_allclose(np.asarray(encoder(symmetric)[0])[:, [0, 3]],
+                             0.0, atol=1e-6)
+  # The other latents are the plain heads of the image itself.
+  plain_loc, plain_log_variance = (np.asarray(t)
+                                   for t in encoder.heads(images))
+  np.testing.assert_allclose(loc[:, [1, 2, 4]], plain_loc[:, [1, 2, 4]],
+                             atol=1e-6)
+  np.testing.assert_allclose(log_variance[:, [1, 2, 4]],
+                             plain_log_variance[:, [1, 2, 4]], atol=1e-6)
+  # The odd mean is half the difference of the heads on image and mirror.
+  mirror_plain = np.asarray(encoder.heads(images[:, :, ::-1])[0])
+  np.testing.assert_allclose(loc[:, 0],
+                             (plain_loc[:, 0] - mirror_plain[:, 0]) / 2,
+                             atol=1e-6)
+  assert layers.Encoder.from_config(encoder.get_config()).odd_latents == (0, 3)
+
+
+@pytest.mark.parametrize("odd", [[5], [-1], [1, 1]])
+def test_bad_odd_latents(odd):
+  with pytest.raises(ValueError, match=r"must be distinct indices in \[0, 4\]"):
+    layers.Encoder(NETWORK, odd_latents=odd)
+
+
+def test_paper_encoder_is_unchanged_without_odd_latents():
+  encoder = layers.Encoder(NETWORK)
+  images = _images()
+  for a, b in zip(encoder(images), encoder.heads(images)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  assert keras.ops.shape(encoder(images)[0]) == (3, 5)

@@ -1,0 +1,150 @@
+"""Tests for trainers.evaluate_lib / trainers.evaluate at tiny sizes."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from trainers import evaluate_lib
+from trainers import train_lib
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+def tiny_training(model_dir, **overrides):
+  settings = dict(model_dir=str(model_dir), image_size=32, group_size=4,
+                  network="small", latent_size=6, ratio="1:1:1:1",
+                  train_steps=2, checkpoint_every=2, eval_groups_per_type=2,
+                  workers=1, sweep_faces=1, sweep_steps=2)
+  settings.update(overrides)
+  return train_lib.TrainConfig(**settings)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+  root = tmp_path_factory.mktemp("models")
+  dcign, vae = root / "dcign", root / "vae"
+  train_lib.run(tiny_training(dcign), verbose=0)
+  train_lib.run(tiny_training(vae, training="vae"), verbose=0)
+  return str(dcign), str(vae)
+
+
+def tiny(model_dirs, output_dir, **overrides):
+  settings = dict(model_dirs=tuple(model_dirs), output_dir=str(output_dir),
+                  eval_groups_per_type=2, calibration_groups_per_type=2,
+                  sources_per_group=2, grid_identities=2, grid_bins=3,
+                  metric_train=60, metric_test=30, metric_batch=4,
+                  variance_estimate=60, sweep_faces=2, sweep_steps=3,
+                  workers=1, progress=False)
+  settings.update(overrides)
+  return evaluate_lib.EvaluateConfig(**settings)
+
+
+def test_two_models_side_by_side(trained, tmp_path):
+  out = tmp_path / "report"
+  metrics = evaluate_lib.run(tiny(trained, out))
+  assert set(metrics["models"]) == {"dcign", "vae"}
+  for values in metrics["models"].values():
+    assert 0 < values["test_mse_per_pixel"] < 1
+    assert set(values["novel_view"]) == {"azimuth", "elevation", "light"}
+    for novel in values["novel_view"].values():
+      assert novel["mean_error"] >= 0 and novel["pairs"] == 2 * 2 * 3
+    scores = values["disentanglement"]
+    assert 0 <= scores["dci"]["disentanglement"] <= 1
+    assert 0 <= scores["beta_vae"]["eval_accuracy"] <= 1
+    assert set(values["invariance"]) == {"azimuth", "elevation", "light",
+                                         "intrinsic"}
+  assert metrics["models"]["dcign"]["factors"]["azimuth"]["latent"] == 0
+  with open(out / "metrics.json") as stream:
+    assert json.load(stream)["models"]["vae"]["training"] == "vae"
+  codes = np.load(out / "codes.npz")
+  assert codes["dcign__codes"].shape == (4 * 2 * 4, 6)
+  assert codes["vae__grid_codes"].shape == (2, 3, 3, 3, 6)
+  assert codes["azimuth"].shape == (4 * 2 * 4,)
+  report = (out / "report.md").read_text()
+  assert "| | dcign | vae |" in report
+  for figure in metrics["figures"]:
+    assert f"]({figure})" in report
+    assert Image.open(out / figure).size[0] > 100
+  assert "rerender_azimuth.png" in metrics["figures"]
+  assert "dcign_sweep_light.png" in metrics["figures"]
+  assert not [p for p in os.listdir(tmp_path) if p.startswith(".evaluate")]
+
+
+def test_existing_report_is_kept_unless_overwrite(trained, tmp_path):
+  out = tmp_path / "report"
+  out.mkdir()
+  (out / "metrics.json").write_text(json.dumps(
+      {"models": {"x": {"model_dir": "/elsewhere/x"}}}))
+  with pytest.raises(ValueError, match="holds the report of other models "
+                     r"\(/elsewhere/x\); pass --overwrite"):
+    evaluate_lib.run(tiny(trained[:1], out))
+  assert json.loads((out / "metrics.json").read_text())["models"] == {
+      "x": {"model_dir": "/elsewhere/x"}}
+  evaluate_lib.run(tiny(trained[:1], out, overwrite=True))
+  assert set(json.loads((out / "metrics.json").read_text())["models"]) == {
+      "dcign"}
+
+
+def test_refuses_dirs_without_checkpoint_or_config(trained, tmp_path):
+  empty = tmp_path / "empty"
+  empty.mkdir()
+  with pytest.raises(ValueError, match="has no config.json"):
+    evaluate_lib.run(tiny([str(empty)], tmp_path / "out"))
+  config = tiny_training(tmp_path / "untrained")
+  os.makedirs(config.model_dir)
+  train_lib.write_json_atomically(
+      os.path.join(config.model_dir, train_lib.CONFIG_FILE),
+      train_lib.config_to_dict(config))
+  with pytest.raises(ValueError, match="holds no checkpoint"):
+    evaluate_lib.run(tiny([config.model_dir], tmp_path / "out"))
+  assert not (tmp_path / "out").exists()
+
+
+def test_refuses_a_checkpoint_of_another_architecture(trained, tmp_path):
+  copy = tmp_path / "copy"
+  shutil.copytree(trained[0], copy)
+  path = copy / train_lib.CONFIG_FILE
+  settings = json.loads(path.read_text())
+  settings["latent_size"] = 8
+  path.write_text(json.dumps(settings))
+  with pytest.raises(ValueError, match="does not match its config.json"):
+    evaluate_lib.run(tiny([str(copy)], tmp_path / "out"))
+  (copy / train_lib.ARCHITECTURE_FILE).unlink()
+  with pytest.raises(ValueError, match="does not fit the architecture"):
+    evaluate_lib.run(tiny([str(copy)], tmp_path / "out"))
+
+
+def test_dataset_mismatch_needs_permission(trained, tmp_path):
+  with pytest.raises(ValueError, match="trained on a different dataset.*"
+                     "--allow_dataset_mismatch"):
+    evaluate_lib.run(tiny(trained, tmp_path / "out",
+                          dataset_overrides={"data_seed": 9}))
+  configs = [train_lib.read_config(d) for d in trained]
+  dataset = evaluate_lib.resolve_dataset(
+      tiny(trained, tmp_path / "out", dataset_overrides={"data_seed": 9},
+           allow_dataset_mismatch=True), configs)
+  assert dataset["data_seed"] == 9
+  with pytest.raises(ValueError, match="takes 32 px images"):
+    evaluate_lib.resolve_dataset(
+        tiny(trained, tmp_path / "out", dataset_overrides={"image_size": 64},
+             allow_dataset_mismatch=True), configs)
+
+
+def test_binary_reports_bad_input_in_one_line(tmp_path):
+  result = subprocess.run(
+      [sys.executable, "-m", "trainers.evaluate",
+       f"--model_dir={tmp_path}/missing", f"--output_dir={tmp_path}/out"],
+      cwd=REPO, env={**os.environ, "PYTHONPATH": REPO}, capture_output=True,
+      text=True, timeout=120, check=False)
+  assert result.returncode == 2
+  last_line = result.stderr.strip().splitlines()[-1]
+  assert last_line.startswith("error: --model_dir=") and (
+      "has no config.json" in last_line)
+  assert not (tmp_path / "out").exists()

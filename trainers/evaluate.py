@@ -1,0 +1,103 @@
+r"""Evaluates trained DC-IGN models: the paper's figures and claims as numbers.
+
+  python -m trainers.evaluate --model_dir=outputs/faces_quick \
+      --model_dir=outputs/faces_quick_vae --output_dir=outputs/evaluation
+
+Evaluates every --model_dir on the test split of the dataset it was trained
+on and writes to --output_dir: metrics.json, codes.npz, report.md and the
+figures (PNG). See trainers/evaluate_lib.py for what each number means.
+"""
+
+import sys
+
+from absl import flags
+from absl import logging
+
+from trainers import cli
+from trainers import data_flags
+from trainers import evaluate_lib
+
+data_flags.define_flags()
+_MODEL_DIRS = flags.DEFINE_multi_string(
+    "model_dir", [], "A trained model dir (repeat the flag for several).")
+_OUTPUT_DIR = flags.DEFINE_string("output_dir", "outputs/evaluation",
+                                  "Where the report and figures go.")
+_OVERWRITE = flags.DEFINE_bool("overwrite", False,
+                               "Replace what --output_dir already holds.")
+_ALLOW_MISMATCH = flags.DEFINE_bool(
+    "allow_dataset_mismatch", False,
+    "Evaluate models on a dataset other than the one they were trained on "
+    "(set with the dataset flags, e.g. --face_model).")
+_EVAL_GROUPS = flags.DEFINE_integer("eval_groups_per_type", 40,
+                                    "Test groups per type.")
+_CALIBRATION_GROUPS = flags.DEFINE_integer(
+    "calibration_groups_per_type", 40,
+    "Training groups per factor type that fit the degrees -> latent maps.")
+_SOURCES = flags.DEFINE_integer(
+    "sources_per_group", 5, "Source images per test group for the novel-view "
+    "error (each re-rendered at every other view of its group).")
+_GRID_IDENTITIES = flags.DEFINE_integer(
+    "grid_identities", 10, "Identities of the disentanglement factor grid.")
+_GRID_BINS = flags.DEFINE_integer(
+    "grid_bins", 20, "Bins per continuous factor of the factor grid.")
+_METRIC_TRAIN = flags.DEFINE_integer(
+    "metric_train", 10000, "Training points of each disentanglement metric "
+    "(disentanglement_lib's default).")
+_METRIC_TEST = flags.DEFINE_integer(
+    "metric_test", 5000, "Test / evaluation points of each metric.")
+_METRIC_BATCH = flags.DEFINE_integer(
+    "metric_batch", 64, "Batch size of the FactorVAE and BetaVAE scores.")
+_VARIANCE_ESTIMATE = flags.DEFINE_integer(
+    "variance_estimate", 10000, "Points of FactorVAE's global variances.")
+_SEED = flags.DEFINE_integer("seed", 0, "Seed of the metrics' sampling.")
+
+
+def dataset_overrides(values=flags.FLAGS) -> dict:
+  """Dataset flags given on the command line (the rest come from the
+  first model's training config)."""
+  overrides = {}
+  for name in ("face_model", "image_size", "group_size", "data_seed"):
+    if values[name].present:
+      overrides[name] = values[name].value
+  if any(values[f"{name}_range"].present
+         for name in ("azimuth", "elevation", "light")):
+    overrides["ranges"] = data_flags.ranges_from_flags(values).to_dict()
+  return overrides
+
+
+def config_from_flags() -> evaluate_lib.EvaluateConfig:
+  values = flags.FLAGS
+  return evaluate_lib.EvaluateConfig(
+      model_dirs=tuple(_MODEL_DIRS.value), output_dir=_OUTPUT_DIR.value,
+      overwrite=_OVERWRITE.value,
+      allow_dataset_mismatch=_ALLOW_MISMATCH.value,
+      dataset_overrides=dataset_overrides(values),
+      eval_groups_per_type=_EVAL_GROUPS.value,
+      calibration_groups_per_type=_CALIBRATION_GROUPS.value,
+      sources_per_group=_SOURCES.value,
+      grid_identities=_GRID_IDENTITIES.value, grid_bins=_GRID_BINS.value,
+      metric_train=_METRIC_TRAIN.value, metric_test=_METRIC_TEST.value,
+      metric_batch=_METRIC_BATCH.value,
+      variance_estimate=_VARIANCE_ESTIMATE.value, workers=values.workers,
+      seed=_SEED.value)
+
+
+def main(argv):
+  del argv
+  logging.set_verbosity(logging.WARNING)
+  config = config_from_flags()
+  metrics = evaluate_lib.run(config)
+  for name, values in metrics["models"].items():
+    factors_line = ", ".join(
+        f"{f} R² {s['r2']:.2f}" for f, s in values["factors"].items())
+    novel = ", ".join(f"{f} {v['mean_error']:.4f}"
+                      for f, v in values["novel_view"].items())
+    print(f"{name}: MSE {values['test_mse_per_pixel']:.5f}; {factors_line}; "
+          f"novel-view MSE {novel}; DCI-D "
+          f"{values['disentanglement']['dci']['disentanglement']:.3f}")
+  print(f"Report: {config.output_dir}/{evaluate_lib.REPORT_FILE}",
+        file=sys.stdout)
+
+
+if __name__ == "__main__":
+  cli.run(main)

@@ -1,0 +1,558 @@
+"""The evaluation behind `python -m trainers.evaluate`, as testable functions.
+
+`run(config)` loads one or more trained models, renders the test groups,
+the calibration groups and the factor grid of the dataset they were trained
+on, and writes to one output folder:
+
+  metrics.json   every number, per model
+  codes.npz      the latent means it scored, with the true factors
+  report.md      one page: tables (side by side for several models), figures
+  *.png          sweeps (Figs. 4, 5a), baseline vs DC-IGN re-rendering
+                 (Fig. 5b), inferred vs true factors (Fig. 6), novel-view
+                 error against the angle between views
+"""
+
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+from typing import Optional
+
+import numpy as np
+import tqdm
+
+from dcign_tf import disentanglement
+from dcign_tf import evaluation
+from dcign_tf import figures
+from dcign_tf.data import factor_grid
+from dcign_tf.data import factors
+from dcign_tf.data import faces_dataset
+from dcign_tf.data import groups
+from trainers import train_lib
+
+REPORT_FILE = "report.md"
+METRICS_FILE = "metrics.json"
+CODES_FILE = "codes.npz"
+# Which dataset settings decide the pixels: a model evaluated on other ones
+# is evaluated on a dataset it was not trained on.
+DATASET_FIELDS = ("face_model", "image_size", "group_size", "ranges",
+                  "data_seed")
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluateConfig:
+  """Everything an evaluation needs (the flags of trainers.evaluate).
+
+  Metric sample sizes default to google-research/disentanglement_lib's.
+  """
+
+  model_dirs: tuple
+  output_dir: str
+  overwrite: bool = False
+  allow_dataset_mismatch: bool = False
+  # Dataset settings to evaluate on instead of the first model's.
+  dataset_overrides: Optional[dict] = None
+  eval_groups_per_type: int = 40
+  calibration_groups_per_type: int = 40
+  sources_per_group: int = 5
+  grid_identities: int = 10
+  grid_bins: int = factor_grid.DEFAULT_BINS
+  metric_train: int = 10000
+  metric_test: int = 5000
+  metric_batch: int = 64
+  variance_estimate: int = 10000
+  sweep_faces: int = 4
+  sweep_steps: int = 9
+  workers: int = 0
+  seed: int = 0
+  progress: bool = True
+
+
+def dataset_of(config: train_lib.TrainConfig) -> dict:
+  return {"face_model": config.face_model, "image_size": config.image_size,
+          "group_size": config.group_size, "ranges": config.ranges.to_dict(),
+          "data_seed": config.data_seed}
+
+
+def _describe(dataset: dict) -> str:
+  return ", ".join(f"{k}={v}" for k, v in dataset.items())
+
+
+def validate(config: EvaluateConfig):
+  """Checks the settings before any model is loaded."""
+  if not config.model_dirs:
+    raise ValueError("Give at least one --model_dir to evaluate.")
+  for name in ("eval_groups_per_type", "calibration_groups_per_type",
+               "sources_per_group", "metric_train", "metric_test",
+               "metric_batch", "variance_estimate", "sweep_faces",
+               "sweep_steps"):
+    if getattr(config, name) < 1:
+      raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}.")
+  if config.grid_identities < 2 or config.grid_bins < 2:
+    raise ValueError("The factor grid needs grid_identities >= 2 and "
+                     f"grid_bins >= 2, got {config.grid_identities} and "
+                     f"{config.grid_bins}.")
+  for model_dir in config.model_dirs:
+    if os.path.abspath(model_dir) == os.path.abspath(config.output_dir):
+      raise ValueError(f"--output_dir={config.output_dir} is a model dir; "
+                       "choose another folder.")
+  unknown = sorted(set(config.dataset_overrides or {}) - set(DATASET_FIELDS))
+  if unknown:
+    raise ValueError(f"Unknown dataset settings {unknown}; allowed: "
+                     f"{', '.join(DATASET_FIELDS)}.")
+
+
+def check_output_dir(config: EvaluateConfig, names: list):
+  """Refuses to overwrite an earlier report unless --overwrite."""
+  path = os.path.join(config.output_dir, METRICS_FILE)
+  if not os.path.exists(config.output_dir) or not os.listdir(
+      config.output_dir):
+    return
+  if config.overwrite:
+    return
+  found = None
+  if os.path.exists(path):
+    with open(path) as stream:
+      found = [m.get("model_dir") for m in json.load(stream).get(
+          "models", {}).values()]
+  if found is not None and sorted(found) != sorted(
+      os.path.abspath(d) for d in config.model_dirs):
+    raise ValueError(
+        f"--output_dir={config.output_dir} holds the report of other models "
+        f"({', '.join(map(str, found))}); pass --overwrite to replace it or "
+        "choose another folder.")
+  raise ValueError(
+      f"--output_dir={config.output_dir} already holds files; pass "
+      f"--overwrite to replace them (models: {', '.join(names)}).")
+
+
+def model_names(model_dirs) -> list:
+  """Short unique names: the folder names, numbered where they repeat."""
+  names = []
+  for model_dir in model_dirs:
+    base = os.path.basename(os.path.normpath(model_dir)) or "model"
+    name, count = base, 2
+    while name in names:
+      name, count = f"{base}_{count}", count + 1
+    names.append(name)
+  return names
+
+
+def resolve_dataset(config: EvaluateConfig, train_configs: list) -> dict:
+  """The dataset to evaluate on; refuses a mismatch unless allowed."""
+  dataset = dataset_of(train_configs[0])
+  dataset.update(config.dataset_overrides or {})
+  for model_dir, train_config in zip(config.model_dirs, train_configs):
+    own = dataset_of(train_config)
+    if own["image_size"] != dataset["image_size"]:
+      raise ValueError(
+          f"--model_dir={model_dir} takes {own['image_size']} px images but "
+          f"the evaluation dataset has {dataset['image_size']} px; a model "
+          "can only be evaluated at its own image size.")
+    if own != dataset and not config.allow_dataset_mismatch:
+      raise ValueError(
+          f"--model_dir={model_dir} was trained on a different dataset "
+          f"({_describe(own)}) than the one evaluated ({_describe(dataset)}); "
+          "pass --allow_dataset_mismatch to evaluate it anyway.")
+  return dataset
+
+
+def source_of(dataset: dict) -> groups.GroupSource:
+  return groups.GroupSource(
+      face_model=dataset["face_model"], image_size=dataset["image_size"],
+      group_size=dataset["group_size"],
+      ranges=factors.FactorRanges.from_mapping(dataset["ranges"]),
+      seed=dataset["data_seed"])
+
+
+def render_groups(source: groups.GroupSource, split: str,
+                  groups_per_type: int, pool=None, progress=None) -> dict:
+  """Groups (split, type, 0..n-1) of every type, as evaluation arrays.
+
+  These are the very groups of the prepared dataset's split (a GroupSource
+  decides every pixel of (split, type, index)).
+  """
+  tasks = [(split, int(t), i) for t in factors.GroupType
+           for i in range(groups_per_type)
+           if t.factor is None or np.ptp(source.ranges.span(t.factor)) > 0]
+  examples = []
+  for example in (pool.imap(source.example, tasks) if pool
+                  else map(source.example, tasks)):
+    examples.append(example)
+    if progress:
+      progress(1)
+  size = examples[0]["images"].shape[0]
+  return {
+      "images": np.concatenate([e["images"] for e in examples]).astype(
+          np.float32) / 255.0,
+      "group_type": np.repeat([int(e["group_type"]) for e in examples], size),
+      "group_id": np.repeat(np.arange(len(examples)), size),
+      **{name: np.concatenate([e[name] for e in examples])
+         for name in factors.FACTORS},
+  }
+
+
+class ModelFunctions:
+  """encode (posterior means) and decode as NumPy functions, batched."""
+
+  def __init__(self, model, batch_size: int = 256):
+    self.model = model
+    self.batch_size = batch_size
+
+  def encode(self, images) -> np.ndarray:
+    images = np.asarray(images, np.float32)
+    return np.concatenate([
+        self.model.encode(images[i:i + self.batch_size]).mean().numpy()
+        for i in range(0, len(images), self.batch_size)]).astype(np.float64)
+
+  def decode(self, codes) -> np.ndarray:
+    codes = np.asarray(codes, np.float32)
+    return np.concatenate([
+        self.model.decode(codes[i:i + self.batch_size]).numpy()
+        for i in range(0, len(codes), self.batch_size)])
+
+
+def factor_latent_map(train_config, model, scores: dict) -> dict:
+  """Factor -> its latent: the designated one for DC-IGN, the most varying
+  one over the factor's groups for an entangled model (paper §4.1.1)."""
+  if train_config.training == "dcign":
+    return {name: int(indices[0])
+            for name, indices in model.factor_latents.items()}
+  return {name: score["latent"] for name, score in scores.items()}
+
+
+def calibrations(functions: ModelFunctions, calibration_data: dict,
+                 latents: dict) -> dict:
+  """Factor -> Calibration fitted on the training groups of that factor."""
+  fitted = {}
+  codes = functions.encode(calibration_data["images"])
+  for factor, latent in latents.items():
+    mask = calibration_data["group_type"] == factors.FACTORS.index(factor)
+    if not mask.any():
+      continue
+    fitted[factor] = evaluation.Calibration.fit(
+        factor, latent, calibration_data[factor][mask], codes[mask, latent])
+  return fitted
+
+
+def grid_metrics(functions: ModelFunctions, grid: dict,
+                 config: EvaluateConfig) -> tuple:
+  """(metrics, grid codes) of the disentanglement metrics on the grid."""
+  images = grid["images"]
+  shape = images.shape[:4]
+  flat = images.reshape(-1, *images.shape[4:])
+  codes = np.concatenate([
+      functions.encode(flat[i:i + 4096].astype(np.float32) / 255.0)
+      for i in range(0, len(flat), 4096)])
+  codes = codes.reshape(*shape, -1)
+  factor_grid_codes = disentanglement.FactorGrid(
+      codes, ("identity",) + factors.FACTORS)
+  metrics = disentanglement.all_metrics(
+      factor_grid_codes, np.random.default_rng(config.seed),
+      num_train=config.metric_train, num_test=config.metric_test,
+      batch_size=config.metric_batch,
+      num_variance_estimate=config.variance_estimate)
+  return metrics, codes.astype(np.float32)
+
+
+def evaluate_model(name: str, model_dir: str, train_config, model,
+                   data: dict, config: EvaluateConfig) -> dict:
+  """Every number of one model; also returns what the figures need."""
+  functions = ModelFunctions(model)
+  test = data["test"]
+  codes = functions.encode(test["images"])
+  reconstructions = functions.decode(codes)
+  mse = float(np.mean((reconstructions - test["images"]) ** 2))
+  designated = (model.factor_latents if train_config.training == "dcign"
+                else None)
+  scores = evaluation.factor_scores(
+      codes, test["group_type"], test["group_id"],
+      {f: test[f] for f in factors.FACTORS}, designated)
+  latents = factor_latent_map(train_config, model, scores)
+  blocks = evaluation.factor_blocks(codes.shape[1], {
+      factor: [latent] for factor, latent in latents.items()})
+  invariance = evaluation.invariance_ratios(codes, test["group_type"],
+                                            test["group_id"], blocks)
+  fitted = calibrations(functions, data["calibration"], latents)
+  novel = {}
+  for factor, calibration in fitted.items():
+    mask = test["group_type"] == factors.FACTORS.index(factor)
+    result = evaluation.novel_view_errors(
+        functions.encode, functions.decode, test["images"][mask],
+        test["group_id"][mask], test[factor][mask], calibration,
+        config.sources_per_group)
+    novel[factor] = {
+        "mean_error": result["mean_error"],
+        "mean_lower_bound": result["mean_lower_bound"],
+        "pairs": int(result["error"].size),
+        "by_angle": evaluation.error_by_angle(
+            result["source_degrees"], result["target_degrees"],
+            result["error"]),
+        "lower_bound_by_angle": evaluation.error_by_angle(
+            result["source_degrees"], result["target_degrees"],
+            result["lower_bound"]),
+    }
+  grid_scores, grid_codes = grid_metrics(functions, data["grid"], config)
+  return {
+      "metrics": {
+          "model_dir": os.path.abspath(model_dir),
+          "training": train_config.training,
+          "test_mse_per_pixel": mse,
+          "factors": scores,
+          "invariance": invariance,
+          "novel_view": novel,
+          "calibration": {f: c.to_dict() for f, c in fitted.items()},
+          "disentanglement": grid_scores,
+          "steps": int(model.optimizer.iterations.numpy()),
+      },
+      "codes": codes.astype(np.float32),
+      "grid_codes": grid_codes,
+      "functions": functions,
+      "calibrations": fitted,
+      "latents": latents,
+  }
+
+
+def write_figures(out: str, names: list, results: dict, data: dict,
+                  config: EvaluateConfig) -> list:
+  """Every figure as a PNG in `out`; returns (title, file name) pairs."""
+  test = data["test"]
+  written = []
+  intrinsic = np.flatnonzero(test["group_type"] ==
+                             factors.GroupType.INTRINSIC)
+  _, first = np.unique(test["group_id"][intrinsic], return_index=True)
+  faces = intrinsic[np.sort(first)][:config.sweep_faces]
+  ranges = source_of(data["dataset"]).ranges
+  for name in names:
+    result = results[name]
+    for factor, calibration in result["calibrations"].items():
+      low, high = ranges.span(factor)
+      degrees = np.linspace(low, high, config.sweep_steps)
+      values = calibration(degrees)
+      base = result["codes"][faces]
+      edited = np.repeat(base[:, None], len(values), axis=1)
+      edited[:, :, calibration.latent] = values
+      rendered = result["functions"].decode(
+          edited.reshape(-1, base.shape[1])).reshape(
+              len(faces), len(values), *test["images"].shape[1:])
+      rows = [np.concatenate([test["images"][face][None], row])
+              for face, row in zip(faces, rendered)]
+      file = f"{name}_sweep_{factor}.png"
+      figures.image_grid(
+          os.path.join(out, file), rows,
+          [f"test face {i + 1}" for i in range(len(faces))],
+          ["input"] + figures.degree_labels(degrees, values),
+          f"{name}: z{calibration.latent + 1} ({factor}) swept from "
+          f"{values[0]:+.2f} to {values[-1]:+.2f} (calibrated {low:+.0f}° to "
+          f"{high:+.0f}°), every other latent fixed")
+      written.append((f"{name}: {factor} sweep", file))
+    panels = []
+    for factor, score in result["metrics"]["factors"].items():
+      mask = test["group_type"] == factors.FACTORS.index(factor)
+      calibration = result["calibrations"].get(factor)
+      panels.append({
+          "factor": factor, "latent": score["latent"],
+          "truth": test[factor][mask],
+          "inferred": result["codes"][mask, score["latent"]],
+          "curve": (None if calibration is None else
+                    (calibration.degrees, calibration.values)),
+          "r2": score["r2"]})
+    file = f"{name}_inferred_vs_true.png"
+    figures.factor_scatter(os.path.join(out, file), panels,
+                           f"{name}: inferred vs true factors (test groups)")
+    written.append((f"{name}: inferred vs true factors", file))
+  panels = []
+  for factor in factors.FACTORS:
+    curves = []
+    for index, name in enumerate(names):
+      novel = results[name]["metrics"]["novel_view"].get(factor)
+      if novel is None:
+        continue
+      curves.append({"label": f"{name}: novel view",
+                     "x": novel["by_angle"]["delta_degrees"],
+                     "y": novel["by_angle"]["mean_error"],
+                     "style": f"C{index}o-"})
+      curves.append({"label": f"{name}: reconstruction (bound)",
+                     "x": novel["lower_bound_by_angle"]["delta_degrees"],
+                     "y": novel["lower_bound_by_angle"]["mean_error"],
+                     "style": f"C{index}--"})
+    if curves:
+      panels.append({"factor": factor, "curves": curves})
+  if panels:
+    file = "novel_view_error.png"
+    figures.error_curves(os.path.join(out, file), panels,
+                         "Novel-view re-rendering error against the angle "
+                         "between source and target view")
+    written.append(("Novel-view error against angle", file))
+  written += _write_rerenderings(out, names, results, test)
+  return written
+
+
+def _write_rerenderings(out, names, results, test) -> list:
+  """Fig. 5b: one test image re-rendered at the other views of its group by
+  every model, beside the true renders."""
+  written = []
+  for factor in factors.FACTORS:
+    mask = np.flatnonzero(test["group_type"] == factors.FACTORS.index(factor))
+    if not mask.size:
+      continue
+    members = mask[test["group_id"][mask] == test["group_id"][mask[0]]]
+    columns = members[np.unique(np.linspace(0, len(members) - 1, 7).round(
+        ).astype(int))]
+    source = members[len(members) // 2]
+    rows = [test["images"][columns]]
+    labels = ["true render"]
+    for name in names:
+      calibration = results[name]["calibrations"].get(factor)
+      if calibration is None:
+        continue
+      code = results[name]["codes"][source]
+      edited = np.repeat(code[None], len(columns), axis=0)
+      edited[:, calibration.latent] = calibration(test[factor][columns])
+      rows.append(results[name]["functions"].decode(edited))
+      labels.append(name)
+    rows.insert(0, np.repeat(test["images"][source][None], len(columns), 0))
+    labels.insert(0, "input")
+    file = f"rerender_{factor}.png"
+    figures.image_grid(
+        os.path.join(out, file), rows, labels,
+        figures.degree_labels(test[factor][columns]),
+        f"One test image ({factor} {test[factor][source]:+.0f}°) re-rendered "
+        f"at other {factor} values by setting z_{factor}")
+    written.append((f"Re-rendering across {factor}", file))
+  return written
+
+
+def _fmt(value, digits=3):
+  if isinstance(value, (int, np.integer)):
+    return str(value)
+  if abs(value) < 1e-2 and value != 0:
+    return f"{value:.2e}"
+  return f"{value:.{digits}f}"
+
+
+def report(names: list, metrics: dict, figures_written: list,
+           data: dict) -> str:
+  """report.md: the tables, side by side per model, then the figures."""
+  header = "| | " + " | ".join(names) + " |\n|---|" + "---|" * len(names)
+  lines = ["# DC-IGN evaluation", "",
+           f"Dataset: {_describe(data['dataset'])}. Test groups per type: "
+           f"{data['groups_per_type']}; factor grid: {data['grid_shape']} "
+           "(identities x azimuth x elevation x light bins).", "",
+           "## Reconstruction and factors", "", header]
+
+  def row(label, getter):
+    cells = []
+    for name in names:
+      try:
+        cells.append(_fmt(getter(metrics[name])))
+      except (KeyError, TypeError):
+        cells.append("–")
+    lines.append(f"| {label} | " + " | ".join(cells) + " |")
+
+  lines.append("| training | " +
+               " | ".join(metrics[n]["training"] for n in names) + " |")
+  row("steps", lambda m: m["steps"])
+  row("test MSE per pixel", lambda m: m["test_mse_per_pixel"])
+  for factor in factors.FACTORS:
+    row(f"{factor}: latent", lambda m, f=factor: m["factors"][f]["latent"] + 1)
+    row(f"{factor}: Spearman", lambda m, f=factor: m["factors"][f]["spearman"])
+    row(f"{factor}: binned R²", lambda m, f=factor: m["factors"][f]["r2"])
+  lines += ["", "## Novel-view re-rendering error (MSE per pixel; lower is "
+            "better)", "", header]
+  for factor in factors.FACTORS:
+    row(f"{factor}", lambda m, f=factor: m["novel_view"][f]["mean_error"])
+    row(f"{factor}: reconstruction bound",
+        lambda m, f=factor: m["novel_view"][f]["mean_lower_bound"])
+  lines += ["", "## Invariance (within-group std / population std of "
+            "latent blocks that should not move; lower is better)", "",
+            header]
+  some = metrics[names[0]]["invariance"]
+  for group_type, blocks in some.items():
+    for block in blocks:
+      row(f"{group_type} groups: {block} block",
+          lambda m, t=group_type, b=block: m["invariance"][t][b])
+  lines += ["", "## Disentanglement metrics on the factor grid", "", header]
+  row("MIG", lambda m: m["disentanglement"]["mig"]["mig"])
+  for key in ("disentanglement", "completeness", "informativeness_test"):
+    row(f"DCI {key}", lambda m, k=key: m["disentanglement"]["dci"][k])
+  row("SAP", lambda m: m["disentanglement"]["sap"]["sap"])
+  row("FactorVAE score",
+      lambda m: m["disentanglement"]["factor_vae"]["eval_accuracy"])
+  row("BetaVAE score",
+      lambda m: m["disentanglement"]["beta_vae"]["eval_accuracy"])
+  lines += ["", "## Figures", ""]
+  for title, file in figures_written:
+    lines += [f"### {title}", "", f"![{title}]({file})", ""]
+  return "\n".join(lines) + "\n"
+
+
+def run(config: EvaluateConfig) -> dict:
+  """Evaluates every model; returns the metrics it wrote."""
+  validate(config)
+  names = model_names(config.model_dirs)
+  check_output_dir(config, names)
+  loaded = [train_lib.load_trained(d) for d in config.model_dirs]
+  dataset = resolve_dataset(config, [c for c, _ in loaded])
+  source = source_of(dataset)
+  factor_grid.bin_centres(source.ranges, config.grid_bins)
+  grid_rows = config.grid_identities * config.grid_bins
+  total = (4 * config.eval_groups_per_type +
+           4 * config.calibration_groups_per_type + grid_rows)
+  with tqdm.tqdm(total=total, desc="rendering", unit="task",
+                 disable=not config.progress) as bar:
+    with faces_dataset.worker_pool(config.workers or None) as pool:
+      data = {
+          "dataset": dataset,
+          "test": render_groups(source, "test", config.eval_groups_per_type,
+                                pool, bar.update),
+          "calibration": render_groups(
+              source, "train", config.calibration_groups_per_type, pool,
+              bar.update),
+          "grid": factor_grid.render_grid(source, config.grid_identities,
+                                          config.grid_bins, pool, bar.update),
+          "groups_per_type": config.eval_groups_per_type,
+      }
+  data["grid_shape"] = "x".join(map(str, data["grid"]["images"].shape[:4]))
+  results = {}
+  for name, model_dir, (train_config, model) in tqdm.tqdm(
+      list(zip(names, config.model_dirs, loaded)), desc="evaluating",
+      unit="model", disable=not config.progress):
+    results[name] = evaluate_model(name, model_dir, train_config, model, data,
+                                   config)
+  parent = os.path.dirname(os.path.abspath(config.output_dir))
+  os.makedirs(parent, exist_ok=True)
+  # Written beside the target and renamed into place: a crash leaves the
+  # earlier report whole.
+  staging = tempfile.mkdtemp(prefix=".evaluate-", dir=parent)
+  try:
+    written = write_figures(staging, names, results, data, config)
+    metrics = {"models": {n: results[n]["metrics"] for n in names},
+               "dataset": dataset, "figures": [f for _, f in written]}
+    train_lib.write_json_atomically(os.path.join(staging, METRICS_FILE),
+                                    metrics)
+    test = data["test"]
+    np.savez_compressed(
+        os.path.join(staging, CODES_FILE),
+        group_type=test["group_type"], group_id=test["group_id"],
+        **{f: test[f] for f in factors.FACTORS},
+        grid_azimuth=data["grid"]["azimuth"],
+        grid_elevation=data["grid"]["elevation"],
+        grid_light=data["grid"]["light"],
+        grid_identities=data["grid"]["identities"],
+        **{f"{n}__codes": results[n]["codes"] for n in names},
+        **{f"{n}__grid_codes": results[n]["grid_codes"] for n in names})
+    with open(os.path.join(staging, REPORT_FILE), "w") as stream:
+      stream.write(report(names, metrics["models"], written, data))
+    if os.path.exists(config.output_dir):
+      old = config.output_dir.rstrip("/") + ".old"
+      os.replace(config.output_dir, old)
+      os.replace(staging, config.output_dir)
+      shutil.rmtree(old)
+    else:
+      os.replace(staging, config.output_dir)
+  finally:
+    if os.path.exists(staging):
+      shutil.rmtree(staging)
+  return metrics
