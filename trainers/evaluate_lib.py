@@ -237,8 +237,12 @@ def calibrations(functions: ModelFunctions, calibration_data: dict,
 
 
 def grid_metrics(functions: ModelFunctions, grid: dict,
-                 config: EvaluateConfig) -> tuple:
-  """(metrics, grid codes) of the disentanglement metrics on the grid."""
+                 config: EvaluateConfig, stage=None) -> tuple:
+  """(metrics, grid codes) of the disentanglement metrics on the grid.
+
+  `stage(name)`, if given, is called as each step starts (progress)."""
+  stage = stage or (lambda name: None)
+  stage("encoding the factor grid")
   images = grid["images"]
   shape = images.shape[:4]
   flat = images.reshape(-1, *images.shape[4:])
@@ -248,17 +252,26 @@ def grid_metrics(functions: ModelFunctions, grid: dict,
   codes = codes.reshape(*shape, -1)
   factor_grid_codes = disentanglement.FactorGrid(
       codes, ("identity",) + factors.FACTORS)
-  metrics = disentanglement.all_metrics(
-      factor_grid_codes, np.random.default_rng(config.seed),
-      num_train=config.metric_train, num_test=config.metric_test,
-      batch_size=config.metric_batch,
-      num_variance_estimate=config.variance_estimate)
+  metrics = {}
+  for name in disentanglement.METRIC_NAMES:
+    stage(name)
+    # A fresh parent generator per call: all_metrics gives each metric the
+    # same child generator whichever others it computes with it.
+    metrics.update(disentanglement.all_metrics(
+        factor_grid_codes, np.random.default_rng(config.seed),
+        num_train=config.metric_train, num_test=config.metric_test,
+        batch_size=config.metric_batch,
+        num_variance_estimate=config.variance_estimate, include=(name,)))
   return metrics, codes.astype(np.float32)
 
 
 def evaluate_model(name: str, model_dir: str, train_config, model,
-                   data: dict, config: EvaluateConfig) -> dict:
-  """Every number of one model; also returns what the figures need."""
+                   data: dict, config: EvaluateConfig, stage=None) -> dict:
+  """Every number of one model; also returns what the figures need.
+
+  `stage(description)`, if given, is called as each step starts."""
+  stage = stage or (lambda description: None)
+  stage("encoding test groups")
   functions = ModelFunctions(model)
   test = data["test"]
   codes = functions.encode(test["images"])
@@ -274,7 +287,9 @@ def evaluate_model(name: str, model_dir: str, train_config, model,
       factor: [latent] for factor, latent in latents.items()})
   invariance = evaluation.invariance_ratios(codes, test["group_type"],
                                             test["group_id"], blocks)
+  stage("calibrating")
   fitted = calibrations(functions, data["calibration"], latents)
+  stage("novel views")
   novel = {}
   for factor, calibration in fitted.items():
     mask = test["group_type"] == factors.FACTORS.index(factor)
@@ -293,7 +308,8 @@ def evaluate_model(name: str, model_dir: str, train_config, model,
             result["source_degrees"], result["target_degrees"],
             result["lower_bound"]),
     }
-  grid_scores, grid_codes = grid_metrics(functions, data["grid"], config)
+  grid_scores, grid_codes = grid_metrics(functions, data["grid"], config,
+                                         stage)
   return {
       "metrics": {
           "model_dir": os.path.abspath(model_dir),
@@ -516,11 +532,22 @@ def run(config: EvaluateConfig) -> dict:
       }
   data["grid_shape"] = "x".join(map(str, data["grid"]["images"].shape[:4]))
   results = {}
-  for name, model_dir, (train_config, model) in tqdm.tqdm(
-      list(zip(names, config.model_dirs, loaded)), desc="evaluating",
-      unit="model", disable=not config.progress):
-    results[name] = evaluate_model(name, model_dir, train_config, model, data,
-                                   config)
+  stages = 4 + len(disentanglement.METRIC_NAMES)
+  with tqdm.tqdm(total=stages * len(names), desc="evaluating", unit="step",
+                 disable=not config.progress) as bar:
+    for name, model_dir, (train_config, model) in zip(
+        names, config.model_dirs, loaded):
+      started = []
+
+      def stage(description, name=name, started=started):
+        if started:
+          bar.update(1)
+        started.append(description)
+        bar.set_postfix_str(f"{name}: {description}")
+
+      results[name] = evaluate_model(name, model_dir, train_config, model,
+                                     data, config, stage)
+      bar.update(1)
   parent = os.path.dirname(os.path.abspath(config.output_dir))
   os.makedirs(parent, exist_ok=True)
   # Written beside the target and renamed into place: a crash leaves the
