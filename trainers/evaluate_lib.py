@@ -440,12 +440,11 @@ def _write_rerenderings(out, names, results, test) -> list:
   return written
 
 
-def _fmt(value, digits=3):
+def _fmt(value):
+  """Integers as they are, errors (< 0.1) with 5 decimals, scores with 3."""
   if isinstance(value, (int, np.integer)):
     return str(value)
-  if abs(value) < 1e-2 and value != 0:
-    return f"{value:.2e}"
-  return f"{value:.{digits}f}"
+  return f"{value:.5f}" if abs(value) < 0.1 else f"{value:.3f}"
 
 
 def report(names: list, metrics: dict, figures_written: list,
