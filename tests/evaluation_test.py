@@ -142,3 +142,14 @@ def test_novel_view_error_of_an_oracle_is_zero():
                                        frozen["target_degrees"],
                                        frozen["error"], bins=3)
   assert sum(by_angle["pairs"]) == frozen["error"].size
+
+
+def test_reconstruction_mse_closed_form():
+  images = np.zeros((2, 4, 4, 1))
+  reconstructions = np.full((2, 4, 4, 1), 0.5)
+  reconstructions[0, 0, 0, 0] = 1.0  # One pixel of 32 errs by 1, not 0.5.
+  expected = (31 * 0.25 + 1.0) / 32
+  assert evaluation.reconstruction_mse(images, reconstructions) == (
+      pytest.approx(expected))
+  with pytest.raises(ValueError, match="same shape"):
+    evaluation.reconstruction_mse(images, reconstructions[:1])

@@ -275,8 +275,8 @@ def evaluate_model(name: str, model_dir: str, train_config, model,
   functions = ModelFunctions(model)
   test = data["test"]
   codes = functions.encode(test["images"])
-  reconstructions = functions.decode(codes)
-  mse = float(np.mean((reconstructions - test["images"]) ** 2))
+  mse = evaluation.reconstruction_mse(test["images"],
+                                     functions.decode(codes))
   designated = (model.factor_latents if train_config.training == "dcign"
                 else None)
   scores = evaluation.factor_scores(
