@@ -1,0 +1,148 @@
+"""Tests for dcign_tf.serving: SavedModels that run without dcign_tf."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from dcign_tf import configs
+from dcign_tf import model as model_lib
+from dcign_tf import serving
+
+NETWORK = configs.NetworkConfig(
+    image_size=16, latent_size=5, encoder_filters=(4, 4),
+    encoder_kernels=(3, 3), decoder_filters=(4,), decoder_kernels=(3, 3),
+    padding="same")
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+  model = model_lib.DCIGN(NETWORK, mirror_odd_factors=("azimuth",),
+                          seed=0).build_for_images()
+  root = tmp_path_factory.mktemp("export")
+  encoder = serving.EncoderModule(model)
+  decoder = serving.DecoderModule(model)
+  paths = {
+      "encoder": serving.export_version(
+          encoder, {"serving_default": encoder.serving_default,
+                    "encode_image_bytes": encoder.encode_image_bytes},
+          str(root / "encoder"), metadata={"image_size": 16}),
+      "decoder": serving.export_version(
+          decoder, {"serving_default": decoder.serving_default},
+          str(root / "decoder")),
+  }
+  return model, root, paths
+
+
+_FRESH = r"""
+import json, sys
+import numpy as np
+import tensorflow as tf
+request = json.load(open(sys.argv[1]))
+encoder = tf.saved_model.load(request["encoder"])
+decoder = tf.saved_model.load(request["decoder"])
+images = tf.constant(request["images"], tf.float32)
+encoded = encoder.signatures["serving_default"](images=images)
+decoded = decoder.signatures["serving_default"](latents=encoded["mean"])
+from_bytes = encoder.signatures["encode_image_bytes"](
+    image_bytes=tf.constant([bytes.fromhex(request["png"])]))
+assert not any(name.startswith("dcign_tf") for name in sys.modules)
+json.dump({"mean": encoded["mean"].numpy().tolist(),
+           "stddev": encoded["stddev"].numpy().tolist(),
+           "images": decoded["images"].numpy().tolist(),
+           "bytes_mean": from_bytes["mean"].numpy().tolist()},
+          open(sys.argv[2], "w"))
+"""
+
+
+def _png(image):
+  buffer = io.BytesIO()
+  Image.fromarray(np.round(image[..., 0] * 255).astype(np.uint8)).save(
+      buffer, format="PNG")
+  return buffer.getvalue()
+
+
+def test_saved_models_match_the_model_in_a_process_without_dcign_tf(
+    exported, tmp_path):
+  model, _, paths = exported
+  images = np.random.default_rng(0).uniform(size=(3, 16, 16, 1)).astype(
+      np.float32)
+  # Quantised to 8 bits so that the PNG path sees the same pixels.
+  images = np.round(images * 255) / 255
+  request = tmp_path / "request.json"
+  request.write_text(json.dumps({**paths, "images": images.tolist(),
+                                 "png": _png(images[0]).hex()}))
+  script = tmp_path / "fresh.py"
+  script.write_text(_FRESH)
+  environment = {key: value for key, value in os.environ.items()
+                 if key != "PYTHONPATH"}
+  subprocess.run([sys.executable, str(script), str(request),
+                  str(tmp_path / "reply.json")], cwd=str(tmp_path),
+                 env=environment, check=True, capture_output=True,
+                 timeout=300)
+  reply = json.loads((tmp_path / "reply.json").read_text())
+  loc, log_variance = (np.asarray(t) for t in model.encoder(images))
+  np.testing.assert_allclose(reply["mean"], loc, atol=1e-5)
+  np.testing.assert_allclose(reply["stddev"], np.exp(0.5 * log_variance),
+                             atol=1e-5)
+  np.testing.assert_allclose(reply["images"], np.asarray(model.decode(loc)),
+                             atol=1e-5)
+  np.testing.assert_allclose(reply["bytes_mean"][0], loc[0], atol=1e-5)
+
+
+@pytest.mark.parametrize("images,message", [
+    (np.zeros((2, 16, 16), np.float32), "rank 4"),
+    (np.zeros((2, 8, 8, 1), np.float32), r"\[batch, 16, 16, 1\]"),
+    (np.zeros((1, 16, 16, 3), np.float32), r"\[batch, 16, 16, 1\]"),
+    (np.full((1, 16, 16, 1), 1.5, np.float32), r"in \[0, 1\]"),
+    (np.full((1, 16, 16, 1), np.nan, np.float32), "NaN or Inf"),
+])
+def test_encoder_refuses_bad_images(exported, images, message):
+  encoder = tf.saved_model.load(exported[2]["encoder"])
+  with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+    encoder.signatures["serving_default"](images=tf.constant(images))
+
+
+def test_decoder_and_bytes_refuse_bad_input(exported):
+  decoder = tf.saved_model.load(exported[2]["decoder"])
+  with pytest.raises(tf.errors.InvalidArgumentError,
+                     match=r"latents must be \[batch, 5\]"):
+    decoder.signatures["serving_default"](latents=tf.zeros([2, 4]))
+  with pytest.raises(tf.errors.InvalidArgumentError, match="NaN or Inf"):
+    decoder.signatures["serving_default"](
+        latents=tf.constant([[np.inf, 0, 0, 0, 0]], tf.float32))
+  encoder = tf.saved_model.load(exported[2]["encoder"])
+  with pytest.raises(tf.errors.InvalidArgumentError):
+    encoder.signatures["encode_image_bytes"](
+        image_bytes=tf.constant([b"not an image"]))
+
+
+def test_versions_count_up_and_are_never_overwritten(exported):
+  model, root, paths = exported
+  assert paths["encoder"].endswith(os.path.join("encoder", "1"))
+  assert json.loads(open(os.path.join(
+      paths["encoder"], "assets", serving.METADATA_FILE)).read()) == {
+          "image_size": 16}
+  decoder = serving.DecoderModule(model)
+  signatures = {"serving_default": decoder.serving_default}
+  second = serving.export_version(decoder, signatures, str(root / "decoder"))
+  assert second.endswith(os.path.join("decoder", "2"))
+  with pytest.raises(ValueError, match="Version 1 already exists"):
+    serving.export_version(decoder, signatures, str(root / "decoder"), 1)
+  with pytest.raises(ValueError, match="integer >= 1, got 0"):
+    serving.export_version(decoder, signatures, str(root / "decoder"), 0)
+  assert serving.existing_versions(str(root / "decoder")) == [1, 2]
+  assert not [n for n in os.listdir(root / "decoder") if n.startswith(".")]
+
+
+def test_models_config_serves_both(tmp_path):
+  text = serving.models_config(str(tmp_path))
+  assert text.count("config {") == 2
+  assert f'base_path: "{tmp_path}/encoder"' in text
+  assert 'model_platform: "tensorflow"' in text
