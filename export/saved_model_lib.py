@@ -1,0 +1,117 @@
+"""The export behind `python -m export.saved_model`, as testable functions.
+
+Writes a trained model dir as TF Serving's layout:
+
+  OUT/encoder/<version>/   SavedModel, signatures serving_default and
+                           encode_image_bytes; assets/dcign.json
+  OUT/decoder/<version>/   SavedModel, signature serving_default
+  OUT/models.config        a model_config_list serving both
+  OUT/dcign_export.json    which model dir the exports come from
+"""
+
+import json
+import os
+from typing import Optional
+
+from dcign_tf import evaluation
+from dcign_tf import serving
+from dcign_tf.data import factors
+from dcign_tf.data import faces_dataset
+from trainers import evaluate_lib
+from trainers import train_lib
+
+SOURCE_FILE = "dcign_export.json"
+MODELS_CONFIG_FILE = "models.config"
+
+
+def check_export_dir(model_dir: str, export_dir: str):
+  """Refuses an export dir that holds another model's exports."""
+  path = os.path.join(export_dir, SOURCE_FILE)
+  if not os.path.exists(path):
+    if any(serving.existing_versions(os.path.join(export_dir, name))
+           for name in (serving.ENCODER, serving.DECODER)):
+      raise ValueError(f"--export_dir={export_dir} holds exports that were "
+                       "not written by dcign_tf; choose another folder.")
+    return
+  with open(path) as stream:
+    found = json.load(stream).get("model_dir")
+  if found != os.path.abspath(model_dir):
+    raise ValueError(f"--export_dir={export_dir} holds the exports of "
+                     f"another model ({found}); choose another folder.")
+
+
+def metadata(config, model, calibrations: dict) -> dict:
+  """What a client needs without dcign_tf: sizes, which latent is which
+  factor, and the degrees -> latent calibration per factor."""
+  return {
+      "image_size": int(model.network.image_size),
+      "channels": int(model.network.channels),
+      "latent_size": int(model.network.latent_size),
+      "training": config.training,
+      "factor_latents": {name: calibration.latent
+                         for name, calibration in calibrations.items()},
+      "calibration": {name: {"degrees": calibration.degrees.tolist(),
+                             "latent_values": calibration.values.tolist()}
+                      for name, calibration in calibrations.items()},
+      "ranges": config.ranges.to_dict(),
+  }
+
+
+def fit_calibrations(config, model, groups_per_type: int = 40,
+                     workers: int = 0) -> dict:
+  """Factor -> Calibration, fitted on training groups of the model's own
+  dataset (the same fit as trainers.evaluate's)."""
+  source = evaluate_lib.source_of(evaluate_lib.dataset_of(config))
+  with faces_dataset.worker_pool(workers or None) as pool:
+    data = evaluate_lib.render_groups(source, "train", groups_per_type, pool)
+  functions = evaluate_lib.ModelFunctions(model)
+  if config.training == "dcign":
+    latents = {name: int(indices[0])
+               for name, indices in model.factor_latents.items()}
+  else:
+    codes = functions.encode(data["images"])
+    scores = evaluation.factor_scores(
+        codes, data["group_type"], data["group_id"],
+        {f: data[f] for f in factors.FACTORS})
+    latents = {name: score["latent"] for name, score in scores.items()}
+  return evaluate_lib.calibrations(functions, data, latents)
+
+
+def export(model_dir: str, export_dir: str, version: Optional[int] = None,
+           calibration_groups_per_type: int = 40, workers: int = 0) -> dict:
+  """Exports encoder and decoder; returns {"encoder": path, "decoder": path,
+  "models_config": path}."""
+  check_export_dir(model_dir, export_dir)
+  config, model = train_lib.load_trained(model_dir)
+  bases = {name: os.path.join(export_dir, name)
+           for name in (serving.ENCODER, serving.DECODER)}
+  if version is None:
+    version = max(serving.next_version(base) for base in bases.values())
+  for base in bases.values():
+    if version in serving.existing_versions(base):
+      raise ValueError(f"Version {version} already exists in {base}; "
+                       "versions are never overwritten.")
+  calibrations = fit_calibrations(config, model, calibration_groups_per_type,
+                                  workers)
+  info = metadata(config, model, calibrations)
+  encoder = serving.EncoderModule(model)
+  decoder = serving.DecoderModule(model)
+  os.makedirs(export_dir, exist_ok=True)
+  train_lib.write_json_atomically(
+      os.path.join(export_dir, SOURCE_FILE),
+      {"model_dir": os.path.abspath(model_dir)})
+  paths = {
+      serving.ENCODER: serving.export_version(
+          encoder, {"serving_default": encoder.serving_default,
+                    "encode_image_bytes": encoder.encode_image_bytes},
+          bases[serving.ENCODER], version, info),
+      serving.DECODER: serving.export_version(
+          decoder, {"serving_default": decoder.serving_default},
+          bases[serving.DECODER], version, info),
+  }
+  config_path = os.path.join(export_dir, MODELS_CONFIG_FILE)
+  with open(config_path + ".tmp", "w") as stream:
+    stream.write(serving.models_config(export_dir))
+  os.replace(config_path + ".tmp", config_path)
+  paths["models_config"] = config_path
+  return paths

@@ -1,0 +1,88 @@
+"""Tests for export.saved_model_lib / export.saved_model (tiny sizes)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dcign_tf import serving
+from export import saved_model_lib
+from trainers import train_lib
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+def tiny_training(model_dir, **overrides):
+  settings = dict(model_dir=str(model_dir), image_size=32, group_size=4,
+                  network="small", latent_size=6, ratio="1:1:1:1",
+                  train_steps=2, checkpoint_every=2, eval_groups_per_type=2,
+                  workers=1, sweep_faces=1, sweep_steps=2)
+  settings.update(overrides)
+  return train_lib.TrainConfig(**settings)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+  model_dir = tmp_path_factory.mktemp("models") / "dcign"
+  train_lib.run(tiny_training(model_dir), verbose=0)
+  return str(model_dir)
+
+
+def test_exports_versions_and_serving_config(trained, tmp_path):
+  out = str(tmp_path / "export")
+  paths = saved_model_lib.export(trained, out, calibration_groups_per_type=2,
+                                 workers=1)
+  assert paths["encoder"] == os.path.join(out, "encoder", "1")
+  assert paths["decoder"] == os.path.join(out, "decoder", "1")
+  text = open(paths["models_config"]).read()
+  assert 'name: "encoder"' in text and 'name: "decoder"' in text
+  info = json.load(open(os.path.join(paths["encoder"], "assets",
+                                     serving.METADATA_FILE)))
+  assert info["image_size"] == 32 and info["latent_size"] == 6
+  assert info["factor_latents"] == {"azimuth": 0, "elevation": 1, "light": 2}
+  assert len(info["calibration"]["azimuth"]["degrees"]) >= 2
+  # The exported pair matches the trained model.
+  _, model = train_lib.load_trained(trained)
+  images = np.random.default_rng(0).uniform(size=(2, 32, 32, 1)).astype(
+      np.float32)
+  encoder = tf.saved_model.load(paths["encoder"])
+  mean = encoder.signatures["serving_default"](images=images)["mean"]
+  np.testing.assert_allclose(mean, model.encode(images).mean(), atol=1e-5)
+  again = saved_model_lib.export(trained, out, calibration_groups_per_type=2,
+                                 workers=1)
+  assert again["decoder"].endswith(os.path.join("decoder", "2"))
+  with pytest.raises(ValueError, match="Version 1 already exists"):
+    saved_model_lib.export(trained, out, version=1,
+                           calibration_groups_per_type=2, workers=1)
+
+
+def test_refuses_another_models_export_dir(trained, tmp_path):
+  out = tmp_path / "export"
+  out.mkdir()
+  (out / saved_model_lib.SOURCE_FILE).write_text(json.dumps(
+      {"model_dir": "/elsewhere"}))
+  with pytest.raises(ValueError, match=r"exports of another model \(/elsewhere"):
+    saved_model_lib.export(trained, str(out), calibration_groups_per_type=2,
+                           workers=1)
+  foreign = tmp_path / "foreign"
+  (foreign / "decoder" / "3").mkdir(parents=True)
+  with pytest.raises(ValueError, match="not written by dcign_tf"):
+    saved_model_lib.export(trained, str(foreign),
+                           calibration_groups_per_type=2, workers=1)
+
+
+def test_binary_refuses_a_model_dir_without_checkpoint(tmp_path):
+  result = subprocess.run(
+      [sys.executable, "-m", "export.saved_model",
+       f"--model_dir={tmp_path}/missing", f"--export_dir={tmp_path}/out"],
+      cwd=REPO, env={**os.environ, "PYTHONPATH": REPO}, capture_output=True,
+      text=True, timeout=120, check=False)
+  assert result.returncode == 2
+  assert result.stderr.strip().splitlines()[-1].startswith(
+      "error: --model_dir=")
+  assert not (tmp_path / "out").exists()
