@@ -65,16 +65,14 @@ def fit_calibrations(config, model, groups_per_type: int = 40,
   with faces_dataset.worker_pool(workers or None) as pool:
     data = evaluate_lib.render_groups(source, "train", groups_per_type, pool)
   functions = evaluate_lib.ModelFunctions(model)
-  if config.training == "dcign":
-    latents = {name: int(indices[0])
-               for name, indices in model.factor_latents.items()}
-  else:
-    codes = functions.encode(data["images"])
+  codes = functions.encode(data["images"])
+  scores = {}
+  if config.training != "dcign":  # Only an entangled model needs them.
     scores = evaluation.factor_scores(
         codes, data["group_type"], data["group_id"],
         {f: data[f] for f in factors.FACTORS})
-    latents = {name: score["latent"] for name, score in scores.items()}
-  return evaluate_lib.calibrations(functions, data, latents)
+  latents = evaluate_lib.factor_latent_map(config, model, scores)
+  return evaluate_lib.calibrations(functions, data, latents, codes)
 
 
 def export(model_dir: str, export_dir: str, version: Optional[int] = None,

@@ -182,15 +182,7 @@ def render_groups(source: groups.GroupSource, split: str,
     examples.append(example)
     if progress:
       progress(1)
-  size = examples[0]["images"].shape[0]
-  return {
-      "images": np.concatenate([e["images"] for e in examples]).astype(
-          np.float32) / 255.0,
-      "group_type": np.repeat([int(e["group_type"]) for e in examples], size),
-      "group_id": np.repeat(np.arange(len(examples)), size),
-      **{name: np.concatenate([e[name] for e in examples])
-         for name in factors.FACTORS},
-  }
+  return groups.stack_examples(examples)
 
 
 class ModelFunctions:
@@ -201,10 +193,8 @@ class ModelFunctions:
     self.batch_size = batch_size
 
   def encode(self, images) -> np.ndarray:
-    images = np.asarray(images, np.float32)
-    return np.concatenate([
-        self.model.encode(images[i:i + self.batch_size]).mean().numpy()
-        for i in range(0, len(images), self.batch_size)]).astype(np.float64)
+    return train_lib.encode_all(self.model, np.asarray(images, np.float32),
+                                self.batch_size).astype(np.float64)
 
   def decode(self, codes) -> np.ndarray:
     codes = np.asarray(codes, np.float32)
@@ -223,10 +213,12 @@ def factor_latent_map(train_config, model, scores: dict) -> dict:
 
 
 def calibrations(functions: ModelFunctions, calibration_data: dict,
-                 latents: dict) -> dict:
-  """Factor -> Calibration fitted on the training groups of that factor."""
+                 latents: dict, codes: Optional[np.ndarray] = None) -> dict:
+  """Factor -> Calibration fitted on the training groups of that factor
+  (`codes`: the groups' posterior means, if already encoded)."""
   fitted = {}
-  codes = functions.encode(calibration_data["images"])
+  if codes is None:
+    codes = functions.encode(calibration_data["images"])
   for factor, latent in latents.items():
     mask = calibration_data["group_type"] == factors.FACTORS.index(factor)
     if not mask.any():

@@ -315,15 +315,7 @@ def evaluation_groups(config: TrainConfig) -> dict:
     with faces_dataset.worker_pool(config.workers or None) as pool:
       examples = (pool.map(source.example, tasks) if pool
                   else [source.example(task) for task in tasks])
-  size = examples[0]["images"].shape[0]
-  return {
-      "images": np.concatenate([e["images"] for e in examples]).astype(
-          np.float32) / 255.0,
-      "group_type": np.repeat([int(e["group_type"]) for e in examples], size),
-      "group_id": np.repeat(np.arange(len(examples)), size),
-      **{name: np.concatenate([e[name] for e in examples])
-         for name in factors.FACTORS},
-  }
+  return groups.stack_examples(examples)
 
 
 class CheckpointEveryEpoch(keras.callbacks.Callback):

@@ -164,6 +164,21 @@ class GroupSource:
     }
 
 
+def stack_examples(examples: list) -> dict:
+  """Rendered groups (GroupSource.example dicts) as flat evaluation arrays:
+  images [M, S, S, 1] float32 in [0, 1], group_type [M], group_id [M] (the
+  group's position in `examples`) and each factor [M] in degrees."""
+  size = examples[0]["images"].shape[0]
+  return {
+      "images": np.concatenate([e["images"] for e in examples]).astype(
+          np.float32) / 255.0,
+      "group_type": np.repeat([int(e["group_type"]) for e in examples], size),
+      "group_id": np.repeat(np.arange(len(examples)), size),
+      **{name: np.concatenate([e[name] for e in examples])
+         for name in factors.FACTORS},
+  }
+
+
 @functools.lru_cache(maxsize=4)
 def _cached_model(spec: str) -> face_model_lib.FaceModel:
   return model_files.load_face_model(spec)

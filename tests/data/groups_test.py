@@ -111,3 +111,16 @@ def test_sample_group_rejects_bad_input():
 def test_group_source_validates_before_rendering(kwargs, message):
   with pytest.raises(ValueError, match=message):
     groups.GroupSource(**kwargs)
+
+
+def test_stack_examples_flattens_groups():
+  source = groups.GroupSource(image_size=32, group_size=3, seed=1)
+  examples = [source.example(("test", 0, 0)), source.example(("test", 3, 1))]
+  stacked = groups.stack_examples(examples)
+  assert stacked["images"].shape == (6, 32, 32, 1)
+  assert stacked["images"].dtype == np.float32
+  np.testing.assert_array_equal(stacked["images"][3:] * 255.0,
+                                examples[1]["images"])
+  np.testing.assert_array_equal(stacked["group_type"], [0, 0, 0, 3, 3, 3])
+  np.testing.assert_array_equal(stacked["group_id"], [0, 0, 0, 1, 1, 1])
+  np.testing.assert_array_equal(stacked["azimuth"][:3], examples[0]["azimuth"])
