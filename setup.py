@@ -21,6 +21,10 @@ INSTALL_REQUIRES = [
     "tqdm>=4.66,<5",
     # The disentanglement metrics' classifiers (disentanglement_lib's).
     "scikit-learn>=1.9,<1.10",
+    # TF Serving's request protos (warm-up records, the gRPC client).
+    "tensorflow-serving-api>=2.21.0,<2.22",
+    # The TFLite runtime that checks every conversion (export.tflite).
+    "ai-edge-litert==2.3.*",
 ]
 
 TEST_REQUIRES = [

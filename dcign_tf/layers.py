@@ -86,6 +86,25 @@ class Encoder(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="dcign_tf")
+class NearestUpsampling(keras.layers.Layer):
+  """x2 nearest-neighbour upsampling of [B, H, W, C] as one resize op.
+
+  The same values as keras.layers.UpSampling2D(2), which builds them from
+  repeat ops whose reshapes lose the static height when the batch is
+  dynamic; the TFLite converter then cannot lower the next convolution.
+  """
+
+  def call(self, features):
+    height, width = features.shape[1], features.shape[2]
+    return keras.ops.image.resize(features, (2 * height, 2 * width),
+                                  interpolation="nearest")
+
+  def compute_output_shape(self, input_shape):
+    batch, height, width, channels = input_shape
+    return (batch, 2 * height, 2 * width, channels)
+
+
+@keras.saving.register_keras_serializable(package="dcign_tf")
 class Decoder(keras.layers.Layer):
   """Latents -> image logits [B, S, S, C] (apply a sigmoid for pixels).
 
@@ -111,7 +130,7 @@ class Decoder(keras.layers.Layer):
     for index, (count, kernel) in enumerate(zip(filters,
                                                 network.decoder_kernels)):
       last = index == len(filters) - 1
-      self.stages.append(keras.layers.UpSampling2D(2))
+      self.stages.append(NearestUpsampling())
       self.stages.append(keras.layers.Conv2D(
           count, kernel, padding=network.padding,
           activation=None if last else "relu"))

@@ -17,11 +17,13 @@ import shutil
 import tempfile
 from typing import Optional
 
+import numpy as np
 import tensorflow as tf
 
 ENCODER = "encoder"
 DECODER = "decoder"
 METADATA_FILE = "dcign.json"
+WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 
 
 class EncoderModule(tf.Module):
@@ -33,6 +35,9 @@ class EncoderModule(tf.Module):
     encode_image_bytes: image_bytes string [batch] (PNG or JPEG, any size,
       colour or gray) -> the same outputs; decoding, conversion to the
       model's channels and resizing happen in the graph.
+
+  `on_device` (a saved function, not a signature) is serving_default without
+  the value checks, which TFLite has no ops for: export.tflite converts it.
   """
 
   def __init__(self, model):
@@ -42,19 +47,29 @@ class EncoderModule(tf.Module):
     self.image_size = int(network.image_size)
     self.channels = int(network.channels)
     self.latent_size = int(network.latent_size)
+    spec = tf.TensorSpec([None, self.image_size, self.image_size,
+                          self.channels], tf.float32, name="images")
+    self.serving_default = tf.function(
+        lambda images: self._encode(self._check_images(images)),
+        input_signature=[spec])
+    self.encode_image_bytes = tf.function(
+        self._encode_image_bytes,
+        input_signature=[tf.TensorSpec([None], tf.string,
+                                       name="image_bytes")])
+    self.on_device = tf.function(self._encode, input_signature=[spec])
+
+  def signatures(self) -> dict:
+    return {"serving_default": self.serving_default,
+            "encode_image_bytes": self.encode_image_bytes}
 
   def _check_images(self, images):
-    wanted = tf.constant([self.image_size, self.image_size, self.channels])
-    # Reductions over a flat view: they hold whatever the rank.
+    # The signature's static shape is not checked when a loaded SavedModel
+    # is called (a wrong rank would reach the convolutions, which abort the
+    # process); EnsureShape checks it at run time, naming both shapes.
+    images = tf.ensure_shape(images, [None, self.image_size, self.image_size,
+                                      self.channels])
     flat = tf.reshape(images, [-1])
-    rank_ok = tf.equal(tf.rank(images), 4)
-    # Padded to 4 entries, the shape can be compared whatever the rank.
-    padded = tf.concat([tf.shape(images), [-1, -1, -1, -1]], 0)[:4]
-    size_ok = rank_ok & tf.reduce_all(tf.equal(padded[1:], wanted))
     checks = [
-        tf.debugging.Assert(size_ok, [
-            f"images must be [batch, {self.image_size}, {self.image_size}, "
-            f"{self.channels}] (rank 4), got shape", tf.shape(images)]),
         tf.debugging.assert_all_finite(flat, message=(
             "images must not hold NaN or Inf")),
         tf.debugging.Assert(
@@ -64,21 +79,12 @@ class EncoderModule(tf.Module):
              tf.reduce_min(flat, axis=0), tf.reduce_max(flat, axis=0)]),
     ]
     with tf.control_dependencies(checks):
-      return tf.ensure_shape(tf.identity(images), [None, self.image_size,
-                                                   self.image_size,
-                                                   self.channels])
+      return tf.identity(images)
 
   def _encode(self, images):
     loc, log_variance = self.encoder(images)
     return {"mean": tf.identity(loc, name="mean"),
             "stddev": tf.exp(0.5 * log_variance, name="stddev")}
-
-  # Any rank is accepted so that a wrong one reaches the checks (and the
-  # caller) as a clear error rather than as a failure inside the network.
-  @tf.function(input_signature=[tf.TensorSpec(None, tf.float32,
-                                              name="images")])
-  def serving_default(self, images):
-    return self._encode(self._check_images(images))
 
   def _decode_one(self, data):
     image = tf.io.decode_image(data, channels=3, expand_animations=False)
@@ -89,46 +95,75 @@ class EncoderModule(tf.Module):
                             method="area", antialias=True)
     return tf.clip_by_value(image, 0.0, 1.0)
 
-  @tf.function(input_signature=[tf.TensorSpec([None], tf.string,
-                                              name="image_bytes")])
-  def encode_image_bytes(self, image_bytes):
+  def _encode_image_bytes(self, image_bytes):
     images = tf.map_fn(
         self._decode_one, image_bytes,
         fn_output_signature=tf.TensorSpec(
             [self.image_size, self.image_size, self.channels], tf.float32))
     return self._encode(images)
 
+  def warmup_inputs(self) -> list:
+    """(signature, inputs) pairs for TF Serving's warm-up records."""
+    return [("serving_default", {"images": np.full(
+        (1, self.image_size, self.image_size, self.channels), 0.5,
+        np.float32)})]
+
 
 class DecoderModule(tf.Module):
   """Graphics codes -> images.
 
   Signature serving_default: latents float32 [batch, N] -> {"images"}
-  float32 [batch, S, S, C] in [0, 1].
+  float32 [batch, S, S, C] in [0, 1]. `on_device` is the same without the
+  finiteness check, for TFLite.
   """
 
   def __init__(self, model):
     super().__init__(name="dcign_decoder")
     self.decoder = model.decoder
     self.latent_size = int(model.network.latent_size)
+    spec = tf.TensorSpec([None, self.latent_size], tf.float32,
+                         name="latents")
+    self.serving_default = tf.function(self._checked_decode,
+                                       input_signature=[spec])
+    self.on_device = tf.function(self._decode, input_signature=[spec])
 
-  @tf.function(input_signature=[tf.TensorSpec(None, tf.float32,
-                                              name="latents")])
-  def serving_default(self, latents):
-    shape = tf.shape(latents)
-    padded = tf.concat([shape, [-1, -1]], 0)[:2]
-    shape_ok = tf.equal(tf.size(shape), 2) & tf.equal(padded[1],
-                                                      self.latent_size)
-    checks = [
-        tf.debugging.Assert(shape_ok, [
-            f"latents must be [batch, {self.latent_size}], got shape",
-            shape]),
-        tf.debugging.assert_all_finite(latents, message=(
-            "latents must not hold NaN or Inf")),
-    ]
-    with tf.control_dependencies(checks):
-      logits = self.decoder(tf.ensure_shape(tf.identity(latents),
-                                            [None, self.latent_size]))
-    return {"images": tf.sigmoid(logits, name="images")}
+  def signatures(self) -> dict:
+    return {"serving_default": self.serving_default}
+
+  def _decode(self, latents):
+    return {"images": tf.sigmoid(self.decoder(latents), name="images")}
+
+  def _checked_decode(self, latents):
+    # Checked at run time: see EncoderModule._check_images.
+    latents = tf.ensure_shape(latents, [None, self.latent_size])
+    check = tf.debugging.assert_all_finite(latents, message=(
+        "latents must not hold NaN or Inf"))
+    with tf.control_dependencies([check]):
+      return self._decode(tf.identity(latents))
+
+  def warmup_inputs(self) -> list:
+    return [("serving_default",
+             {"latents": np.zeros((1, self.latent_size), np.float32)})]
+
+
+def warmup_records(model_name: str, requests: list) -> list:
+  """TF Serving warm-up records: serialized PredictionLogs, one per
+  (signature, {input name: array}) request, for
+  assets.extra/tf_serving_warmup_requests."""
+  # Imported here: only exports need TF Serving's protos.
+  from tensorflow_serving.apis import model_pb2  # pylint: disable=g-import-not-at-top
+  from tensorflow_serving.apis import predict_pb2  # pylint: disable=g-import-not-at-top
+  from tensorflow_serving.apis import prediction_log_pb2  # pylint: disable=g-import-not-at-top
+  records = []
+  for signature, inputs in requests:
+    request = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(
+        name=model_name, signature_name=signature))
+    for name, value in inputs.items():
+      request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
+    log = prediction_log_pb2.PredictionLog(
+        predict_log=prediction_log_pb2.PredictLog(request=request))
+    records.append(log.SerializeToString())
+  return records
 
 
 def existing_versions(base: str) -> list:
@@ -144,24 +179,9 @@ def next_version(base: str) -> int:
   return versions[-1] + 1 if versions else 1
 
 
-def export_version(module: tf.Module, signatures: dict, base: str,
-                   version: Optional[int] = None,
-                   metadata: Optional[dict] = None) -> str:
-  """Writes `module` as SavedModel version `version` (default: the next one)
-  under `base`, atomically; never overwrites an existing version.
-
-  Args:
-    module: the tf.Module to save.
-    signatures: signature name -> concrete function or tf.function.
-    base: the model's base path (TF Serving's `base_path`).
-    version: a positive integer not yet used under `base`.
-    metadata: written as assets/dcign.json, for clients.
-
-  Returns:
-    The version folder.
-  """
-  if version is None:
-    version = next_version(base)
+def check_version(base: str, version) -> str:
+  """The folder of a new `version` under `base`; raises if it is not a
+  positive integer or already exists."""
   if isinstance(version, bool) or int(version) != version or version < 1:
     raise ValueError(f"A version must be an integer >= 1, got {version!r}.")
   final = os.path.join(base, str(int(version)))
@@ -169,9 +189,54 @@ def export_version(module: tf.Module, signatures: dict, base: str,
     raise ValueError(f"Version {version} already exists at {final}; versions "
                      "are never overwritten (omit --version to take the next "
                      "one).")
+  return final
+
+
+STAGING_PREFIX = ".tmp-"
+
+
+def remove_abandoned_staging(base: str):
+  """Removes staging folders left by exports that were killed: their names
+  hold the writing process's id, and that process no longer exists."""
+  if not os.path.isdir(base):
+    return
+  for name in os.listdir(base):
+    if not name.startswith(STAGING_PREFIX):
+      continue
+    pid = name[len(STAGING_PREFIX):].split("-")[0]
+    if pid.isdigit() and not _process_exists(int(pid)):
+      shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+
+
+def _process_exists(pid: int) -> bool:
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  except PermissionError:
+    return True
+  return True
+
+
+def stage_version(module: tf.Module, signatures: dict, base: str,
+                  metadata: Optional[dict] = None,
+                  warmup: Optional[list] = None) -> str:
+  """Writes `module` as a complete SavedModel in a hidden staging folder
+  under `base` (TF Serving ignores non-numeric names) and returns it;
+  `publish` renames it into place.
+
+  Args:
+    module: the tf.Module to save.
+    signatures: signature name -> concrete function or tf.function.
+    base: the model's base path (TF Serving's `base_path`).
+    metadata: written as assets/dcign.json, for clients.
+    warmup: serialized PredictionLogs (see `warmup_records`), written as
+      assets.extra/tf_serving_warmup_requests.
+  """
   os.makedirs(base, exist_ok=True)
-  # A hidden, non-numeric sibling: TF Serving ignores it until the rename.
-  staging = tempfile.mkdtemp(prefix=".tmp-", dir=base)
+  remove_abandoned_staging(base)
+  staging = tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-",
+                             dir=base)
   try:
     assets = os.path.join(staging, "assets")
     os.makedirs(assets, exist_ok=True)
@@ -179,10 +244,37 @@ def export_version(module: tf.Module, signatures: dict, base: str,
       with open(os.path.join(assets, METADATA_FILE), "w") as stream:
         json.dump(metadata, stream, indent=2, sort_keys=True)
     tf.saved_model.save(module, staging, signatures=signatures)
-    os.rename(staging, final)
-  finally:
-    if os.path.exists(staging):
-      shutil.rmtree(staging)
+    if warmup:
+      os.makedirs(os.path.join(staging, "assets.extra"), exist_ok=True)
+      with tf.io.TFRecordWriter(os.path.join(staging, WARMUP_FILE)) as writer:
+        for record in warmup:
+          writer.write(record)
+  except BaseException:
+    shutil.rmtree(staging, ignore_errors=True)
+    raise
+  return staging
+
+
+def publish(staging: str, final: str):
+  """Renames a staged SavedModel to its version folder (atomic: one
+  rename within the base path)."""
+  if os.path.exists(final):
+    shutil.rmtree(staging, ignore_errors=True)
+    raise ValueError(f"Version folder {final} appeared during the export; "
+                     "versions are never overwritten.")
+  os.rename(staging, final)
+
+
+def export_version(module: tf.Module, signatures: dict, base: str,
+                   version: Optional[int] = None,
+                   metadata: Optional[dict] = None,
+                   warmup: Optional[list] = None) -> str:
+  """Writes `module` as SavedModel version `version` (default: the next one)
+  under `base`, atomically; never overwrites an existing version. See
+  `stage_version` for the arguments. Returns the version folder."""
+  final = check_version(base, next_version(base) if version is None
+                        else version)
+  publish(stage_version(module, signatures, base, metadata, warmup), final)
   return final
 
 

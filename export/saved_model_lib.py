@@ -11,6 +11,7 @@ Writes a trained model dir as TF Serving's layout:
 
 import json
 import os
+import shutil
 from typing import Optional
 
 from dcign_tf import evaluation
@@ -54,6 +55,9 @@ def metadata(config, model, calibrations: dict) -> dict:
                              "latent_values": calibration.values.tolist()}
                       for name, calibration in calibrations.items()},
       "ranges": config.ranges.to_dict(),
+      # Where the training images come from, so export.tflite can draw
+      # representative and held-out inputs without the model dir.
+      "dataset": evaluate_lib.dataset_of(config),
   }
 
 
@@ -85,10 +89,8 @@ def export(model_dir: str, export_dir: str, version: Optional[int] = None,
            for name in (serving.ENCODER, serving.DECODER)}
   if version is None:
     version = max(serving.next_version(base) for base in bases.values())
-  for base in bases.values():
-    if version in serving.existing_versions(base):
-      raise ValueError(f"Version {version} already exists in {base}; "
-                       "versions are never overwritten.")
+  finals = {name: serving.check_version(base, version)
+            for name, base in bases.items()}
   calibrations = fit_calibrations(config, model, calibration_groups_per_type,
                                   workers)
   info = metadata(config, model, calibrations)
@@ -98,15 +100,22 @@ def export(model_dir: str, export_dir: str, version: Optional[int] = None,
   train_lib.write_json_atomically(
       os.path.join(export_dir, SOURCE_FILE),
       {"model_dir": os.path.abspath(model_dir)})
-  paths = {
-      serving.ENCODER: serving.export_version(
-          encoder, {"serving_default": encoder.serving_default,
-                    "encode_image_bytes": encoder.encode_image_bytes},
-          bases[serving.ENCODER], version, info),
-      serving.DECODER: serving.export_version(
-          decoder, {"serving_default": decoder.serving_default},
-          bases[serving.DECODER], version, info),
-  }
+  # Both are staged before either is published, so the two renames are
+  # all that separates a new encoder version from its decoder.
+  staged = {}
+  try:
+    for name, module in ((serving.ENCODER, encoder),
+                         (serving.DECODER, decoder)):
+      staged[name] = serving.stage_version(
+          module, module.signatures(), bases[name], info,
+          warmup=serving.warmup_records(name, module.warmup_inputs()))
+    for name, staging in list(staged.items()):
+      serving.publish(staging, finals[name])
+      del staged[name]
+  finally:
+    for staging in staged.values():
+      shutil.rmtree(staging, ignore_errors=True)
+  paths = dict(finals)
   config_path = os.path.join(export_dir, MODELS_CONFIG_FILE)
   with open(config_path + ".tmp", "w") as stream:
     stream.write(serving.models_config(export_dir))

@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from dcign_tf import configs
 from dcign_tf import layers
@@ -69,3 +70,22 @@ def test_paper_encoder_is_unchanged_without_odd_latents():
   for a, b in zip(encoder(images), encoder.heads(images)):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
   assert keras.ops.shape(encoder(images)[0]) == (3, 5)
+
+
+def test_nearest_upsampling_repeats_each_pixel_twice():
+  features = np.random.default_rng(0).normal(size=(2, 3, 5, 4)).astype(
+      np.float32)
+  expected = features.repeat(2, axis=1).repeat(2, axis=2)
+  np.testing.assert_array_equal(layers.NearestUpsampling()(features),
+                                expected)
+  np.testing.assert_array_equal(keras.layers.UpSampling2D(2)(features),
+                                expected)
+
+
+def test_decoder_keeps_static_shapes_under_a_dynamic_batch():
+  # What the TFLite converter needs to lower the decoder's convolutions.
+  decoder = layers.Decoder(configs.preset("small", image_size=32,
+                                          latent_size=4))
+  traced = tf.function(decoder, input_signature=[
+      tf.TensorSpec([None, 4], tf.float32)]).get_concrete_function()
+  assert traced.structured_outputs.shape.as_list() == [None, 32, 32, 1]

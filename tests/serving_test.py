@@ -30,12 +30,12 @@ def exported(tmp_path_factory):
   decoder = serving.DecoderModule(model)
   paths = {
       "encoder": serving.export_version(
-          encoder, {"serving_default": encoder.serving_default,
-                    "encode_image_bytes": encoder.encode_image_bytes},
-          str(root / "encoder"), metadata={"image_size": 16}),
+          encoder, encoder.signatures(), str(root / "encoder"),
+          metadata={"image_size": 16},
+          warmup=serving.warmup_records("encoder", encoder.warmup_inputs())),
       "decoder": serving.export_version(
-          decoder, {"serving_default": decoder.serving_default},
-          str(root / "decoder")),
+          decoder, decoder.signatures(), str(root / "decoder"),
+          warmup=serving.warmup_records("decoder", decoder.warmup_inputs())),
   }
   return model, root, paths
 
@@ -96,14 +96,23 @@ def test_saved_models_match_the_model_in_a_process_without_dcign_tf(
   np.testing.assert_allclose(reply["bytes_mean"][0], loc[0], atol=1e-5)
 
 
+@pytest.mark.parametrize("images", [
+    np.zeros((2, 16, 16), np.float32),
+    np.zeros((2, 8, 8, 1), np.float32),
+    np.zeros((1, 16, 16, 3), np.float32),
+])
+def test_encoder_signature_refuses_other_shapes(exported, images):
+  encoder = tf.saved_model.load(exported[2]["encoder"])
+  with pytest.raises(tf.errors.InvalidArgumentError,
+                     match=r"not compatible with expected shape \[\?,16,16,1\]"):
+    encoder.signatures["serving_default"](images=tf.constant(images))
+
+
 @pytest.mark.parametrize("images,message", [
-    (np.zeros((2, 16, 16), np.float32), "rank 4"),
-    (np.zeros((2, 8, 8, 1), np.float32), r"\[batch, 16, 16, 1\]"),
-    (np.zeros((1, 16, 16, 3), np.float32), r"\[batch, 16, 16, 1\]"),
     (np.full((1, 16, 16, 1), 1.5, np.float32), r"in \[0, 1\]"),
     (np.full((1, 16, 16, 1), np.nan, np.float32), "NaN or Inf"),
 ])
-def test_encoder_refuses_bad_images(exported, images, message):
+def test_encoder_refuses_bad_values(exported, images, message):
   encoder = tf.saved_model.load(exported[2]["encoder"])
   with pytest.raises(tf.errors.InvalidArgumentError, match=message):
     encoder.signatures["serving_default"](images=tf.constant(images))
@@ -112,7 +121,7 @@ def test_encoder_refuses_bad_images(exported, images, message):
 def test_decoder_and_bytes_refuse_bad_input(exported):
   decoder = tf.saved_model.load(exported[2]["decoder"])
   with pytest.raises(tf.errors.InvalidArgumentError,
-                     match=r"latents must be \[batch, 5\]"):
+                     match=r"\[2,4\] is not compatible with expected shape \[\?,5\]"):
     decoder.signatures["serving_default"](latents=tf.zeros([2, 4]))
   with pytest.raises(tf.errors.InvalidArgumentError, match="NaN or Inf"):
     decoder.signatures["serving_default"](
@@ -146,3 +155,45 @@ def test_models_config_serves_both(tmp_path):
   assert text.count("config {") == 2
   assert f'base_path: "{tmp_path}/encoder"' in text
   assert 'model_platform: "tensorflow"' in text
+
+
+def test_saved_model_cli_lists_the_signatures(exported):
+  paths = exported[2]
+  shown = {}
+  for name in ("encoder", "decoder"):
+    shown[name] = subprocess.run(
+        [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli",
+         "show", "--dir", paths[name], "--all"], capture_output=True,
+        text=True, check=True, timeout=300).stdout
+  encoder, decoder = shown["encoder"], shown["decoder"]
+  assert "signature_def['serving_default']" in encoder
+  assert "signature_def['encode_image_bytes']" in encoder
+  assert "inputs['images'] tensor_info:" in encoder
+  assert "shape: (-1, 16, 16, 1)" in encoder
+  assert "inputs['image_bytes'] tensor_info:" in encoder
+  assert "outputs['mean'] tensor_info:" in encoder
+  assert "outputs['stddev'] tensor_info:" in encoder
+  assert "shape: (-1, 5)" in encoder
+  assert "inputs['latents'] tensor_info:" in decoder
+  assert "outputs['images'] tensor_info:" in decoder
+  assert "shape: (-1, 5)" in decoder and "shape: (-1, 16, 16, 1)" in decoder
+  # The TFLite function is saved on the object, not as a signature.
+  assert "on_device" not in encoder.split("Concrete Functions")[0]
+
+
+def test_warmup_records_are_requests_the_signatures_accept(exported):
+  from tensorflow_serving.apis import prediction_log_pb2
+  for name, path in exported[2].items():
+    records = list(tf.data.TFRecordDataset(
+        os.path.join(path, serving.WARMUP_FILE)).as_numpy_iterator())
+    assert records, name
+    loaded = tf.saved_model.load(path)
+    for record in records:
+      log = prediction_log_pb2.PredictionLog.FromString(record)
+      request = log.predict_log.request
+      assert request.model_spec.name == name
+      signature = loaded.signatures[request.model_spec.signature_name]
+      inputs = {key: tf.constant(tf.make_ndarray(value))
+                for key, value in request.inputs.items()}
+      outputs = signature(**inputs)
+      assert all(np.all(np.isfinite(v)) for v in outputs.values())

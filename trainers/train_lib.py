@@ -64,6 +64,8 @@ class TrainConfig:
   range_warmup_steps: int = 0
   # The ranges groups start from under the warm-up; None: the full ranges.
   warmup_ranges: Optional[factors.FactorRanges] = None
+  # Live data: how many times each rendered group is used.
+  live_reuse: int = 1
   optimizer: str = "paper"
   learning_rate: float = 5e-4
   train_steps: int = 1000
@@ -157,6 +159,11 @@ def validate(config: TrainConfig) -> configs.NetworkConfig:
     raise ValueError("A range warm-up (range_warmup_steps="
                      f"{config.range_warmup_steps}) needs live data "
                      "(--data=live): prepared groups are fixed in advance.")
+  pipeline.check_reuse(config.live_reuse)
+  if config.live_reuse > 1 and config.data != "live":
+    raise ValueError(f"live_reuse={config.live_reuse} applies to live data "
+                     "(--data=live); a prepared dataset is read once per "
+                     "epoch.")
   if config.warmup_ranges is not None:
     config.warmup_ranges.check_within(config.ranges, "warm-up range")
     factors.check_ratio_against_ranges(probabilities, config.warmup_ranges)
@@ -295,7 +302,8 @@ def train_dataset(config: TrainConfig, first_epoch: int):
                                config.groups_per_batch, seed=seed,
                                num_workers=workers,
                                range_warmup=range_warmup(config),
-                               first_step=first_epoch * config.checkpoint_every)
+                               first_step=first_epoch * config.checkpoint_every,
+                               reuse=config.live_reuse)
 
 
 def evaluation_groups(config: TrainConfig) -> dict:

@@ -24,6 +24,8 @@ from dcign_tf.data import faces_dataset
 from dcign_tf.data import groups
 
 FACTOR_KEYS = ("azimuth", "elevation", "light")
+# Rendered groups held to scatter the copies of reused live groups.
+REUSE_SHUFFLE_GROUPS = 32
 
 
 def draw_group_types(ratio, count: int, rng: np.random.Generator) -> np.ndarray:
@@ -140,8 +142,16 @@ class RangeWarmup:
     return self.start.widen_towards(full, step / self.steps)
 
 
-def _check_live(source, ratio, range_warmup) -> np.ndarray:
+def check_reuse(reuse) -> int:
+  if isinstance(reuse, bool) or int(reuse) != reuse or not 1 <= reuse <= 16:
+    raise ValueError("Each live group can be used a whole number of times "
+                     f"from 1 to 16, got reuse={reuse!r}.")
+  return int(reuse)
+
+
+def _check_live(source, ratio, range_warmup, reuse=1) -> np.ndarray:
   """The ratio's probabilities, once it and the warm-up fit the source."""
+  check_reuse(reuse)
   probabilities = factors.parse_ratio(ratio)
   factors.check_ratio_against_ranges(probabilities, source.ranges)
   if range_warmup is not None:
@@ -153,7 +163,8 @@ def _check_live(source, ratio, range_warmup) -> np.ndarray:
 def live_groups(source: groups.GroupSource, ratio=factors.PAPER_RATIO,
                 seed: int = 0, num_workers: int = 1,
                 range_warmup: Optional[RangeWarmup] = None,
-                first_step: int = 0, groups_per_batch: int = 1):
+                first_step: int = 0, groups_per_batch: int = 1,
+                reuse: int = 1):
   """An endless generator of rendered groups (dataset examples).
 
   Group i of the stream is the same for the same arguments, however many
@@ -168,8 +179,10 @@ def live_groups(source: groups.GroupSource, ratio=factors.PAPER_RATIO,
       to training step first_step + i // groups_per_batch.
     first_step: the training step of the first group (a resumed run's).
     groups_per_batch: K, groups per training step.
+    reuse: how many times the dataset uses each group (for the warm-up's
+      step count only; `live_dataset` does the repeating).
   """
-  probabilities = _check_live(source, ratio, range_warmup)
+  probabilities = _check_live(source, ratio, range_warmup, reuse)
   rng = np.random.default_rng([seed, groups.SPLIT_STREAMS["stream"]])
 
   def tasks():
@@ -177,7 +190,7 @@ def live_groups(source: groups.GroupSource, ratio=factors.PAPER_RATIO,
     while True:
       group_type = int(rng.choice(len(probabilities), p=probabilities))
       task_source = source
-      step = first_step + index // groups_per_batch
+      step = first_step + index * reuse // groups_per_batch
       if range_warmup is not None and step < range_warmup.steps:
         task_source = dataclasses.replace(
             source, ranges=range_warmup.ranges_at(step, source.ranges))
@@ -216,16 +229,24 @@ def live_dataset(source: groups.GroupSource, ratio=factors.PAPER_RATIO,
                  groups_per_batch: int = 1, seed: int = 0,
                  num_workers: int = 1,
                  range_warmup: Optional[RangeWarmup] = None,
-                 first_step: int = 0) -> tf.data.Dataset:
+                 first_step: int = 0, reuse: int = 1) -> tf.data.Dataset:
   """K-group batches rendered on the fly: nothing to prepare, for quick runs.
 
-  See `live_groups` for the arguments.
+  With `reuse` = R > 1 every rendered group appears R times, its copies
+  scattered by a shuffle buffer of REUSE_SHUFFLE_GROUPS x R groups, so a
+  CPU run spends 1/R of the rendering per step (a 64 px group takes about
+  as long to render as a training step takes to run). See `live_groups`
+  for the other arguments.
   """
   groups_per_batch = _check_groups_per_batch(groups_per_batch)
-  # Fail on a bad ratio or warm-up now, not on the first read.
-  _check_live(source, ratio, range_warmup)
+  # Fail on a bad ratio, warm-up or reuse now, not on the first read.
+  _check_live(source, ratio, range_warmup, reuse)
   dataset = tf.data.Dataset.from_generator(
       lambda: live_groups(source, ratio, seed, num_workers, range_warmup,
-                          first_step, groups_per_batch),
+                          first_step, groups_per_batch, reuse),
       output_signature=group_signature(source))
+  if reuse > 1:
+    dataset = dataset.flat_map(
+        lambda group: tf.data.Dataset.from_tensors(group).repeat(reuse)
+    ).shuffle(REUSE_SHUFFLE_GROUPS * reuse, seed=seed)
   return _finish(dataset, groups_per_batch)

@@ -2,8 +2,10 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -86,3 +88,52 @@ def test_binary_refuses_a_model_dir_without_checkpoint(tmp_path):
   assert result.stderr.strip().splitlines()[-1].startswith(
       "error: --model_dir=")
   assert not (tmp_path / "out").exists()
+
+
+def _tree(path):
+  """{relative file: bytes} of everything under path."""
+  files = {}
+  for root, _, names in os.walk(path):
+    for name in names:
+      full = os.path.join(root, name)
+      files[os.path.relpath(full, path)] = open(full, "rb").read()
+  return files
+
+
+def test_an_export_killed_part_way_leaves_no_version_behind(trained,
+                                                            tmp_path):
+  out = str(tmp_path / "export")
+  saved_model_lib.export(trained, out, calibration_groups_per_type=2,
+                         workers=1)
+  before = _tree(out)
+  process = subprocess.Popen(
+      [sys.executable, "-m", "export.saved_model", f"--model_dir={trained}",
+       f"--export_dir={out}", "--calibration_groups_per_type=2",
+       "--workers=1"], cwd=REPO, env={**os.environ, "PYTHONPATH": REPO},
+      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  # Kill it while it writes: the moment a staging folder appears.
+  deadline = time.time() + 240
+  staged = False
+  while time.time() < deadline and process.poll() is None:
+    if any(name.startswith(serving.STAGING_PREFIX)
+           for base in ("encoder", "decoder")
+           for name in os.listdir(os.path.join(out, base))):
+      staged = True
+      break
+    time.sleep(0.005)
+  process.send_signal(signal.SIGKILL)
+  process.wait()
+  assert staged, "the export finished before it could be killed"
+  for base in ("encoder", "decoder"):
+    assert serving.existing_versions(os.path.join(out, base)) == [1]
+  # Earlier versions are untouched (the staging leftovers aside).
+  after = {name: data for name, data in _tree(out).items()
+           if serving.STAGING_PREFIX not in name}
+  assert after == before
+  # The next export clears the dead process's staging folder and publishes.
+  paths = saved_model_lib.export(trained, out, calibration_groups_per_type=2,
+                                 workers=1)
+  assert paths["decoder"].endswith(os.path.join("decoder", "2"))
+  for base in ("encoder", "decoder"):
+    assert not [name for name in os.listdir(os.path.join(out, base))
+                if name.startswith(serving.STAGING_PREFIX)]

@@ -1,0 +1,62 @@
+r"""Converts an exported encoder or decoder to TFLite and checks it.
+
+  python -m export.tflite --saved_model=OUT/decoder/1 --quantize=float16
+
+--quantize: none (float32), float16 (half-size weights), dynamic (int8
+weights) or int8 (int8 weights and activations, calibrated on renders of
+the training split; inputs and outputs stay float32). Before the file is
+written the TFLite model runs under ai_edge_litert's interpreter on
+held-out inputs; the command prints the max absolute error, the PSNR and the
+file size, and fails (writing nothing) if float32 differs from the
+SavedModel by more than 1e-4 or float16 by more than 2/255. The file goes
+to OUT/tflite/<encoder|decoder>_v<N>_<quantize>.tflite unless --output says
+otherwise.
+"""
+
+from absl import flags
+from absl import logging
+
+from dcign_tf import tflite
+from export import tflite_lib
+from trainers import cli
+
+_SAVED_MODEL = flags.DEFINE_string(
+    "saved_model", None, "A version folder from export.saved_model, e.g. "
+    "OUT/decoder/1.")
+_QUANTIZE = flags.DEFINE_string(
+    "quantize", "none", f"One of {', '.join(tflite.QUANTIZATIONS)}.")
+_OUTPUT = flags.DEFINE_string(
+    "output", None, "The .tflite file (default: OUT/tflite/<name>_v<N>_"
+    "<quantize>.tflite).")
+_OVERWRITE = flags.DEFINE_bool("overwrite", False,
+                               "Replace an existing output file.")
+_SAMPLES = flags.DEFINE_integer("samples", 64,
+                                "Held-out inputs the check runs on.")
+_REPRESENTATIVE = flags.DEFINE_integer(
+    "representative_samples", 200, "int8: training inputs that calibrate "
+    "the activation ranges.")
+_THREADS = flags.DEFINE_integer("num_threads", 1,
+                                "Interpreter threads for the check.")
+_WORKERS = flags.DEFINE_integer("workers", 0,
+                                "Render processes (0: one per core).")
+
+
+def main(argv):
+  del argv
+  logging.set_verbosity(logging.WARNING)
+  if not _SAVED_MODEL.value:
+    raise ValueError("--saved_model is required: a version folder written "
+                     "by export.saved_model, e.g. OUT/decoder/1.")
+  for name, flag in (("samples", _SAMPLES), ("representative_samples",
+                                             _REPRESENTATIVE),
+                     ("num_threads", _THREADS)):
+    if flag.value < 1:
+      raise ValueError(f"--{name} must be >= 1, got {flag.value}.")
+  report = tflite_lib.convert(
+      _SAVED_MODEL.value, _QUANTIZE.value, _OUTPUT.value, _OVERWRITE.value,
+      _SAMPLES.value, _REPRESENTATIVE.value, _THREADS.value, _WORKERS.value)
+  print(tflite_lib.summary(report))
+
+
+if __name__ == "__main__":
+  cli.run(main)

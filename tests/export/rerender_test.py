@@ -1,0 +1,155 @@
+"""Tests for export.rerender_lib / export.rerender."""
+
+import io
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from export import rerender_lib
+from export import saved_model_lib
+from export import tflite_lib
+from trainers import train_lib
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+METADATA = {
+    "factor_latents": {"azimuth": 0, "light": 2},
+    "calibration": {
+        "azimuth": {"degrees": [90.0, -90.0, 0.0],
+                    "latent_values": [2.0, -1.0, 0.0]},
+        "light": {"degrees": [-60.0, 60.0], "latent_values": [1.0, -1.0]},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def export_dir(tmp_path_factory):
+  root = tmp_path_factory.mktemp("rerender")
+  train_lib.run(train_lib.TrainConfig(
+      model_dir=str(root / "model"), image_size=32, group_size=4,
+      network="small", latent_size=6, ratio="1:1:1:1", train_steps=2,
+      checkpoint_every=2, eval_groups_per_type=2, workers=1, sweep_faces=1,
+      sweep_steps=2), verbose=0)
+  out = str(root / "export")
+  saved_model_lib.export(str(root / "model"), out,
+                         calibration_groups_per_type=2, workers=1)
+  return out
+
+
+def _face_png(size=32):
+  ramp = np.linspace(0, 255, size * size).reshape(size, size)
+  buffer = io.BytesIO()
+  Image.fromarray(ramp.astype(np.uint8)).save(buffer, format="PNG")
+  return buffer.getvalue()
+
+
+def test_target_latents_interpolate_the_calibration():
+  # Points sorted by degrees: (-90, -1), (0, 0), (90, 2).
+  assert rerender_lib.target_latents(METADATA, {"azimuth": 45.0}) == {0: 1.0}
+  assert rerender_lib.target_latents(METADATA, {"azimuth": -45.0,
+                                                "light": 30.0}) == {
+                                                    0: -0.5, 2: -0.5}
+  with pytest.raises(ValueError, match=r"--azimuth=120 is outside the "
+                     r"calibrated range \[-90.0, 90.0\]"):
+    rerender_lib.target_latents(METADATA, {"azimuth": 120.0})
+  with pytest.raises(ValueError, match="no calibrated latent for 'elevation'"
+                     "; it has: azimuth, light"):
+    rerender_lib.target_latents(METADATA, {"elevation": 10.0})
+
+
+def test_rerender_sets_only_the_target_latent(export_dir):
+  version, metadata = rerender_lib.read_metadata(export_dir)
+  assert version == 1
+  backend = rerender_lib.SavedModelBackend(export_dir, version)
+  degrees = float(np.mean(metadata["calibration"]["azimuth"]["degrees"]))
+  result = rerender_lib.rerender(backend, metadata, _face_png(),
+                                 {"azimuth": degrees})
+  index = metadata["factor_latents"]["azimuth"]
+  changed = np.flatnonzero(result["new_code"][0] != result["code"][0])
+  assert set(changed) <= {index}
+  assert result["new_code"][0, index] == pytest.approx(
+      rerender_lib.target_latents(metadata, {"azimuth": degrees})[index])
+  assert result["image"].shape == (32, 32)
+  np.testing.assert_allclose(result["image"],
+                             backend.render(result["new_code"])[0, ..., 0])
+
+
+def test_tflite_and_rest_backends_agree_with_the_saved_models(
+    export_dir, rest_server):
+  tflite_lib.convert(os.path.join(export_dir, "encoder", "1"), samples=4,
+                     workers=1)
+  tflite_lib.convert(os.path.join(export_dir, "decoder", "1"), samples=4,
+                     workers=1)
+  _, metadata = rerender_lib.read_metadata(export_dir, 1)
+  degrees = float(np.mean(metadata["calibration"]["light"]["degrees"]))
+  png = _face_png()
+  results = [rerender_lib.rerender(backend, metadata, png, {"light": degrees})
+             for backend in (
+                 rerender_lib.SavedModelBackend(export_dir, 1),
+                 rerender_lib.TfliteBackend(export_dir, 1, "none", 32),
+                 rerender_lib.RestBackend(rest_server(export_dir)))]
+  for other in results[1:]:
+    np.testing.assert_allclose(other["image"], results[0]["image"],
+                               atol=1e-4)
+
+
+def _binary(*args):
+  return subprocess.run([sys.executable, "-m", "export.rerender", *args],
+                        cwd=REPO, env={**os.environ, "PYTHONPATH": REPO},
+                        capture_output=True, text=True, timeout=300,
+                        check=False)
+
+
+def test_binary_writes_the_rerender_and_a_sheet(export_dir, tmp_path):
+  image = tmp_path / "face.png"
+  image.write_bytes(_face_png(48))  # Any size: the graph resizes it.
+  _, metadata = rerender_lib.read_metadata(export_dir)
+  degrees = float(np.mean(metadata["calibration"]["azimuth"]["degrees"]))
+  out, sheet = tmp_path / "new.png", tmp_path / "sheet.png"
+  result = _binary(f"--export_dir={export_dir}", f"--image={image}",
+                   f"--azimuth={degrees}", f"--out={out}", f"--sheet={sheet}")
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert "azimuth" in result.stdout and "z1:" in result.stdout
+  assert Image.open(out).size == (32, 32)
+  assert Image.open(sheet).size == (96, 32)
+
+
+@pytest.mark.parametrize("arguments,message", [
+    ([], "Give at least one of --azimuth"),
+    (["--azimuth=500"], "--azimuth=500 is outside the calibrated range"),
+    (["--azimuth=0", "--image=/nowhere.png"], "--image=/nowhere.png does "
+     "not exist"),
+    (["--azimuth=0", "--tflite=int8"], "convert it first"),
+])
+def test_binary_bad_input(export_dir, tmp_path, arguments, message):
+  image = tmp_path / "face.png"
+  image.write_bytes(_face_png())
+  out = tmp_path / "new.png"
+  defaults = [f"--export_dir={export_dir}", f"--image={image}",
+              f"--out={out}"]
+  result = _binary(*defaults, *arguments)
+  assert result.returncode == 2, result.stderr[-2000:]
+  assert message in result.stderr.strip().splitlines()[-1]
+  assert not out.exists()
+
+
+def test_binary_keeps_an_existing_output(export_dir, tmp_path):
+  image = tmp_path / "face.png"
+  image.write_bytes(_face_png())
+  out = tmp_path / "new.png"
+  out.write_bytes(b"keep")
+  not_image = tmp_path / "notes.png"
+  not_image.write_text("not a picture")
+  result = _binary(f"--export_dir={export_dir}", f"--image={image}",
+                   "--azimuth=0", f"--out={out}")
+  assert result.returncode == 2 and "exists; pass --overwrite" in result.stderr
+  assert out.read_bytes() == b"keep"
+  result = _binary(f"--export_dir={export_dir}", f"--image={not_image}",
+                   "--azimuth=0", f"--out={tmp_path / 'other.png'}")
+  assert result.returncode == 2
+  assert "is not a PNG or JPEG image" in result.stderr
