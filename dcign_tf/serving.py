@@ -20,6 +20,8 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
+from dcign_tf import polyphase
+
 ENCODER = "encoder"
 DECODER = "decoder"
 METADATA_FILE = "dcign.json"
@@ -113,8 +115,10 @@ class DecoderModule(tf.Module):
   """Graphics codes -> images.
 
   Signature serving_default: latents float32 [batch, N] -> {"images"}
-  float32 [batch, S, S, C] in [0, 1]. `on_device` is the same without the
-  finiteness check, for TFLite.
+  float32 [batch, S, S, C] in [0, 1]. `on_device`, for TFLite, is the same
+  without the finiteness check and with each upsampling + convolution stage
+  computed at the low resolution (`polyphase`: equal up to float rounding,
+  about 3x fewer multiply-adds for the paper's network).
   """
 
   def __init__(self, model):
@@ -125,10 +129,15 @@ class DecoderModule(tf.Module):
                          name="latents")
     self.serving_default = tf.function(self._checked_decode,
                                        input_signature=[spec])
-    self.on_device = tf.function(self._decode, input_signature=[spec])
+    self.on_device = tf.function(self._decode_on_device,
+                                 input_signature=[spec])
 
   def signatures(self) -> dict:
     return {"serving_default": self.serving_default}
+
+  def _decode_on_device(self, latents):
+    return {"images": tf.sigmoid(polyphase.decode(self.decoder, latents),
+                                 name="images")}
 
   def _decode(self, latents):
     return {"images": tf.sigmoid(self.decoder(latents), name="images")}

@@ -4,9 +4,9 @@ the exported models.
   python -m export.rerender --export_dir=outputs/faces_quick/export \
       --image=face.png --azimuth=30 --out=outputs/face_az30.png
 
-Angles are in degrees, in the ranges the model was trained on (azimuth:
-positive turns the head to its left; elevation: positive tilts it up;
-light: the light's azimuth). Factors not given keep the photo's own value.
+Angles are in degrees, within the ranges the model was trained on (azimuth:
+positive turns the face towards the image's left; elevation: positive looks
+down on the head; light: positive lights the face from the image's right). Factors not given keep the photo's own value.
 By default the SavedModels run in this process; --tflite=none|float16|
 dynamic|int8 runs the converted TFLite files instead, and --server=HOST:8501
 sends the requests to TF Serving's REST API (the export dir still supplies

@@ -1,6 +1,11 @@
-r"""Speed benchmarks that print figures (no pass/fail; see the issues' targets).
+r"""Speed benchmarks that print figures (see the issues' targets).
 
   python -m trainers.benchmark --what=render
+  python -m trainers.benchmark --what=export
+
+--what=export prints, at 64 and 150 px, the per-image latency at batch 1 and
+  32 of the encoder and decoder SavedModels and of each TFLite variant on 1
+  and 2 threads, the file sizes, and the issue's targets (export.benchmark_lib).
 
 --what=render prints, at 64 and 150 px, images per second per CPU core for
   * render:   one mesh drawn at changing poses (the renderer alone);
@@ -20,6 +25,7 @@ from absl import logging
 from absl import flags
 import numpy as np
 
+from export import benchmark_lib
 from trainers import cli
 from dcign_tf.data import factors
 from dcign_tf.data import faces_dataset
@@ -29,7 +35,8 @@ from dcign_tf.graphics import renderer
 PAPER_IMAGES = (4 * faces_dataset.PAPER_TRAIN_GROUPS_PER_TYPE +
                 4 * faces_dataset.PAPER_TEST_GROUPS_PER_TYPE) * 20
 
-_WHAT = flags.DEFINE_enum("what", "render", ["render"], "What to measure.")
+_WHAT = flags.DEFINE_enum("what", "render", ["render", "export"],
+                          "What to measure.")
 _IMAGE_SIZES = flags.DEFINE_list("image_sizes", ["64", "150"],
                                  "Image sizes to measure.")
 _SECONDS = flags.DEFINE_float("seconds", 5.0,
@@ -98,9 +105,33 @@ def prepare_rate(image_size: int, groups_per_type: int, workers: int) -> float:
   return 4 * (groups_per_type + 1) * config.group_size / elapsed
 
 
+def export_main():
+  print(f"dcign_tf export benchmark: {os.cpu_count()} CPU cores here; "
+        "untrained models (latency and size do not depend on the weights); "
+        "ms per image is the median call time / batch.")
+  print(benchmark_lib.HEADER, flush=True)
+  rows = []
+  for size in (int(s) for s in _IMAGE_SIZES.value):
+    float32 = {}
+
+    def show(row):
+      if row.runtime == "TFLite float32":
+        float32[row.model] = row.bytes
+      print(benchmark_lib.format_row(row, float32.get(row.model, 0)),
+            flush=True)
+
+    rows += benchmark_lib.measure(size, _SECONDS.value, show)
+  print("\nTargets:")
+  for line in benchmark_lib.verdicts(rows):
+    print("  " + line)
+
+
 def main(argv):
   del argv
   logging.set_verbosity(logging.ERROR)
+  if _WHAT.value == "export":
+    export_main()
+    return
   faces_dataset.tfds.disable_progress_bar()
   cores = _WORKERS.value or os.cpu_count() or 1
   print(f"dcign_tf render benchmark: {os.cpu_count()} CPU cores here; "

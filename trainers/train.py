@@ -7,7 +7,8 @@ r"""Trains DC-IGN on grouped renders of faces.
 
 Writes to --model_dir: checkpoints (a rerun resumes), TensorBoard logs
 (scalars for every metric, image summaries), sweep_{factor}.png sheets and
-metrics.json.
+metrics.json; then exports the encoder and decoder SavedModels for TF
+Serving to --export_dir (default MODEL_DIR/export; --noexport skips it).
 """
 
 import json
@@ -17,6 +18,7 @@ from absl import flags
 from absl import logging
 
 from dcign_tf.data import factors
+from export import saved_model_lib
 from trainers import cli
 from trainers import data_flags
 from trainers import train_lib
@@ -69,6 +71,12 @@ _CHECKPOINT_EVERY = flags.DEFINE_integer(
     "checkpoint_every", 100, "Steps per checkpoint (and per Keras epoch).")
 _EVAL_GROUPS = flags.DEFINE_integer("eval_groups_per_type", 40,
                                     "Test groups per type to score.")
+_EXPORT = flags.DEFINE_bool(
+    "export", True, "Export the encoder and decoder for TF Serving at the end "
+    "(as export.saved_model does).")
+_EXPORT_DIR = flags.DEFINE_string(
+    "export_dir", None, "Where the exports go (default: MODEL_DIR/export); "
+    "each run adds the next version.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the weights and sampler.")
 
 
@@ -115,13 +123,24 @@ def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
   try:
-    metrics = train_lib.run(config_from_flags())
+    config = config_from_flags()
+    export_dir = _EXPORT_DIR.value or f"{config.model_dir.rstrip('/')}/export"
+    if _EXPORT.value:  # Refused before training, not after.
+      saved_model_lib.check_export_dir(config.model_dir, export_dir)
+    metrics = train_lib.run(config)
   except train_lib.TrainingDiverged as error:
     print(f"error: {error}", file=sys.stderr)
     cli.exit_now(3)
   print(json.dumps({k: v for k, v in metrics.items() if k != "sweeps"},
                    indent=2))
   print("Sweeps: " + ", ".join(metrics["sweeps"]))
+  if _EXPORT.value:
+    paths = saved_model_lib.export(
+        config.model_dir, export_dir,
+        calibration_groups_per_type=config.eval_groups_per_type,
+        workers=config.workers)
+    print(f"Exported for TF Serving: {paths['encoder']}, {paths['decoder']} "
+          f"(serve with {paths['models_config']}).")
 
 
 if __name__ == "__main__":

@@ -456,13 +456,17 @@ def write_sweeps(model, config: TrainConfig, data: dict, codes: np.ndarray,
   """Figure 4/5-style sheets: test faces re-rendered as one latent sweeps.
 
   One PNG per extrinsic factor; each row is a test face (one per intrinsic
-  group), its input first, then the decoder's output as the factor's latent
+  group, the most frontal groups first), its input first, then the decoder's output as the factor's latent
   moves across the range it takes on that factor's test groups.
   """
   intrinsic = np.flatnonzero(data["group_type"] == factors.GroupType.INTRINSIC)
-  # One face from each of the first intrinsic groups: varied poses and lights.
+  # One face from each of the most frontal intrinsic groups (an intrinsic
+  # group shares one pose): a face seen from the front shows its features,
+  # so the turn, the nod and the relighting are easy to see.
   _, first = np.unique(data["group_id"][intrinsic], return_index=True)
-  faces = intrinsic[np.sort(first)][:config.sweep_faces]
+  candidates = intrinsic[first]
+  frontal = np.argsort(np.abs(data["azimuth"][candidates]), kind="stable")
+  faces = candidates[frontal][:config.sweep_faces]
   paths = []
   for factor, score in scores.items():
     latent = score["latent"]

@@ -92,10 +92,34 @@ def test_live_dataset_is_deterministic_and_matches_the_source():
     (dict(ratio="1:-1:1:1"), "negative"),
     (dict(ratio="0:0:0:0"), "all-zero"),
     (dict(groups_per_batch=0), "groups_per_batch must be an integer >= 1"),
+    (dict(reuse=0), r"whole number of times from 1 to 16, got reuse=0"),
+    (dict(reuse=2.5), r"got reuse=2.5"),
 ])
 def test_bad_pipeline_arguments_fail_at_construction(kwargs, message):
   with pytest.raises(ValueError, match=message):
     pipeline.live_dataset(SOURCE, **kwargs)
+
+
+def test_reused_live_groups_appear_the_given_number_of_times():
+  dataset = pipeline.live_dataset(SOURCE, ratio="1:1:1:1", seed=3, reuse=3,
+                                  num_workers=1)
+  batches = [batch for batch in dataset.take(60)]
+  # Each distinct group (identified by its pixels) comes exactly 3 times,
+  # once every group in the window has been drawn.
+  counts = {}
+  for batch in batches:
+    key = batch["images"].numpy().tobytes()
+    counts[key] = counts.get(key, 0) + 1
+  assert max(counts.values()) == 3
+  assert len(counts) >= 20
+  # The copies are scattered, not served back to back.
+  keys = [b["images"].numpy().tobytes() for b in batches]
+  assert sum(a == b for a, b in zip(keys, keys[1:])) < 10
+  # Every batch is a group of the unreused stream of the same seed.
+  stream = pipeline.live_groups(SOURCE, ratio="1:1:1:1", seed=3, reuse=3)
+  rendered = {(next(stream)["images"] / 255.0).astype(np.float32).tobytes()
+              for _ in range(60)}
+  assert set(counts) <= rendered
 
 
 def test_live_dataset_refuses_to_sweep_a_fixed_factor():

@@ -97,6 +97,8 @@ def test_vae_baseline_scores_its_most_varying_latents(tmp_path):
      "A mirror does not negate 'identity'; allowed mirror_odd_factors: "
      "azimuth, light"),
     (dict(range_warmup_steps=5, data="prepared"), "needs live data"),
+    (dict(live_reuse=2, data="prepared"), "live_reuse=2 applies to live data"),
+    (dict(live_reuse=17), "from 1 to 16, got reuse=17"),
     (dict(warmup_ranges=factors.FactorRanges(azimuth=(-100, 30))),
      r"warm-up range of azimuth \[-100, 30\] leaves its full range "
      r"\[-90, 90\]"),
@@ -202,3 +204,40 @@ def test_binary_reports_divergence_and_exits_3(tmp_path):
   last_line = result.stderr.strip().splitlines()[-1]
   assert last_line.startswith("error: The loss became NaN or Inf at step 2")
   assert last_line.endswith("no checkpoint was written.")
+
+
+_TINY_FLAGS = ["--image_size=32", "--group_size=3", "--latent_size=6",
+               "--ratio=1:1:1:1", "--train_steps=2", "--checkpoint_every=2",
+               "--eval_groups_per_type=3", "--workers=1"]
+
+
+def _train_binary(*flags):
+  return subprocess.run(
+      [sys.executable, "-m", "trainers.train", *_TINY_FLAGS, *flags],
+      cwd=REPO, env={**os.environ, "PYTHONPATH": REPO}, capture_output=True,
+      text=True, timeout=300, check=False)
+
+
+def test_binary_exports_for_serving_at_the_end(tmp_path):
+  result = _train_binary(f"--model_dir={tmp_path}/run")
+  assert result.returncode == 0, result.stderr[-2000:]
+  for name in ("encoder", "decoder"):
+    assert (tmp_path / "run" / "export" / name / "1" /
+            "saved_model.pb").exists()
+  assert (tmp_path / "run" / "export" / "models.config").exists()
+  assert "Exported for TF Serving" in result.stdout
+  skipped = _train_binary(f"--model_dir={tmp_path}/plain", "--noexport")
+  assert skipped.returncode == 0, skipped.stderr[-2000:]
+  assert (tmp_path / "plain" / "metrics.json").exists()
+  assert not (tmp_path / "plain" / "export").exists()
+
+
+def test_binary_refuses_another_models_export_dir_before_training(tmp_path):
+  other = tmp_path / "theirs"
+  other.mkdir()
+  (other / "dcign_export.json").write_text('{"model_dir": "/elsewhere"}')
+  result = _train_binary(f"--model_dir={tmp_path}/run",
+                         f"--export_dir={other}")
+  assert result.returncode == 2
+  assert "holds the exports of another model" in result.stderr
+  assert not (tmp_path / "run").exists()
