@@ -71,6 +71,12 @@ _CHECKPOINT_EVERY = flags.DEFINE_integer(
     "checkpoint_every", 100, "Steps per checkpoint (and per Keras epoch).")
 _EVAL_GROUPS = flags.DEFINE_integer("eval_groups_per_type", 40,
                                     "Test groups per type to score.")
+_STRATEGY = flags.DEFINE_enum(
+    "strategy", "auto", ["auto", "one_device", "mirrored", "multi_worker"],
+    "tf.distribute strategy: auto (mirrored over all GPUs when there are "
+    "several, else one device), one_device, mirrored, or multi_worker (the "
+    "cluster in TF_CONFIG). --groups_per_batch must split into whole groups "
+    "per replica.")
 _EXPORT = flags.DEFINE_bool(
     "export", True, "Export the encoder and decoder for TF Serving at the end "
     "(as export.saved_model does).")
@@ -111,7 +117,7 @@ def config_from_flags() -> train_lib.TrainConfig:
       beta=_BETA.value, kl_warmup_steps=_KL_WARMUP_STEPS.value,
       mirror_odd_factors=tuple(_MIRROR_ODD_FACTORS.value),
       range_warmup_steps=_RANGE_WARMUP_STEPS.value,
-      live_reuse=_LIVE_REUSE.value,
+      live_reuse=_LIVE_REUSE.value, strategy=_STRATEGY.value,
       warmup_ranges=warmup_ranges_from_flags(values),
       optimizer=_OPTIMIZER.value,
       learning_rate=_LEARNING_RATE.value, train_steps=_TRAIN_STEPS.value,

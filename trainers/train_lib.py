@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from dcign_tf import configs
+from dcign_tf import distribution
 from dcign_tf import evaluation
 from dcign_tf import model as model_lib
 from dcign_tf import visualization
@@ -66,6 +67,7 @@ class TrainConfig:
   warmup_ranges: Optional[factors.FactorRanges] = None
   # Live data: how many times each rendered group is used.
   live_reuse: int = 1
+  strategy: str = "auto"
   optimizer: str = "paper"
   learning_rate: float = 5e-4
   train_steps: int = 1000
@@ -159,6 +161,13 @@ def validate(config: TrainConfig) -> configs.NetworkConfig:
     raise ValueError("A range warm-up (range_warmup_steps="
                      f"{config.range_warmup_steps}) needs live data "
                      "(--data=live): prepared groups are fixed in advance.")
+  if config.strategy not in distribution.STRATEGIES:
+    raise ValueError(f"Unknown strategy {config.strategy!r}; allowed: "
+                     f"{', '.join(distribution.STRATEGIES)}.")
+  if config.strategy == "multi_worker":
+    raise ValueError("--strategy=multi_worker is not supported yet: only the "
+                     "chief may write checkpoints, summaries and exports, "
+                     "which the trainer does not arrange yet.")
   pipeline.check_reuse(config.live_reuse)
   if config.live_reuse > 1 and config.data != "live":
     raise ValueError(f"live_reuse={config.live_reuse} applies to live data "
@@ -256,10 +265,9 @@ def estimated_cpu_minutes(config: TrainConfig,
       CPU_FLOPS_PER_SECOND * 60)
 
 
-def strategy():
-  """One device for now: the first GPU if there is one, else the CPU."""
-  device = "/gpu:0" if tf.config.list_physical_devices("GPU") else "/cpu:0"
-  return tf.distribute.OneDeviceStrategy(device)
+def strategy(name: str = "auto"):
+  """The tf.distribute strategy `name` (see dcign_tf.distribution)."""
+  return distribution.make_strategy(name)
 
 
 def group_source(config: TrainConfig) -> groups.GroupSource:
@@ -488,6 +496,11 @@ def write_sweeps(model, config: TrainConfig, data: dict, codes: np.ndarray,
 def run(config: TrainConfig, verbose: int = 1) -> dict:
   """Trains (or resumes) and evaluates; returns the metrics it wrote."""
   network = validate(config)
+  # The devices decide whether the global batch splits into whole groups:
+  # checked before anything is written.
+  run_strategy = strategy(config.strategy)
+  distribution.check_groups_per_replica(config.groups_per_batch,
+                                        run_strategy.num_replicas_in_sync)
   check_model_dir(config, network)
   # The latest run's settings, for trainers.evaluate and the exports.
   write_json_atomically(os.path.join(config.model_dir, CONFIG_FILE),
@@ -501,7 +514,7 @@ def run(config: TrainConfig, verbose: int = 1) -> dict:
             "use --flagfile=faces_quick.flags.", flush=True)
   start = time.time()
   keras.utils.set_random_seed(config.seed)
-  with strategy().scope():
+  with run_strategy.scope():
     model, checkpoint, manager = build_model(config, network)
     if manager.latest_checkpoint:
       checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()

@@ -99,6 +99,8 @@ def test_vae_baseline_scores_its_most_varying_latents(tmp_path):
     (dict(range_warmup_steps=5, data="prepared"), "needs live data"),
     (dict(live_reuse=2, data="prepared"), "live_reuse=2 applies to live data"),
     (dict(live_reuse=17), "from 1 to 16, got reuse=17"),
+    (dict(strategy="tpu"), "Unknown strategy 'tpu'; allowed: auto, one_device"),
+    (dict(strategy="multi_worker"), "multi_worker is not supported yet"),
     (dict(warmup_ranges=factors.FactorRanges(azimuth=(-100, 30))),
      r"warm-up range of azimuth \[-100, 30\] leaves its full range "
      r"\[-90, 90\]"),

@@ -1,0 +1,118 @@
+"""Tests for dcign_tf.distribution: strategy choice and pre-flight checks."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import tensorflow as tf
+
+from dcign_tf import distribution
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+CLUSTER = {"cluster": {"worker": ["127.0.0.1:2001", "127.0.0.1:2002"]},
+           "task": {"type": "worker", "index": 1}}
+
+
+def test_a_valid_tf_config_parses():
+  assert distribution.parse_tf_config(json.dumps(CLUSTER)) == CLUSTER
+
+
+@pytest.mark.parametrize("text,message", [
+    ("", "needs the cluster in the TF_CONFIG environment variable"),
+    ("{cluster: 1}", r"TF_CONFIG is not valid JSON \(Expecting property name"),
+    ('{"task": {}}', 'needs a "cluster" object'),
+    ('{"cluster": {"worker": ["hostonly"]}, "task": {"type": "worker", '
+     '"index": 0}}', "must list \"host:port\" addresses"),
+    ('{"cluster": {"chief": ["h:1"], "worker": ["h:2", "h:1"]}, "task": '
+     '{"type": "worker", "index": 0}}',
+     r"TF_CONFIG names h:1 twice \(chief:0 and worker:1\)"),
+    ('{"cluster": {"worker": ["h:1"]}, "task": {"type": "ps", "index": 0}}',
+     "must name one of the cluster's jobs \\(worker\\)"),
+    ('{"cluster": {"worker": ["h:1", "h:2"]}, "task": {"type": "worker", '
+     '"index": 2}}', r"index must be an integer in \[0, 2\)"),
+])
+def test_bad_tf_configs_are_named(text, message):
+  with pytest.raises(ValueError, match=message):
+    distribution.parse_tf_config(text)
+
+
+def test_only_the_chief_writes():
+  assert distribution.is_chief(None)
+  assert not distribution.is_chief(CLUSTER)
+  assert distribution.is_chief({**CLUSTER, "task": {"type": "worker",
+                                                    "index": 0}})
+  with_chief = {"cluster": {"chief": ["h:1"], "worker": ["h:2"]},
+                "task": {"type": "worker", "index": 0}}
+  assert not distribution.is_chief(with_chief)
+  assert distribution.is_chief({**with_chief, "task": {"type": "chief",
+                                                       "index": 0}})
+
+
+def test_groups_split_whole_over_replicas():
+  assert distribution.check_groups_per_replica(4, 2) == 2
+  assert distribution.check_groups_per_replica(3, 1) == 3
+  with pytest.raises(ValueError, match="groups_per_batch=3 cannot be split "
+                     "into whole groups over 2 replicas"):
+    distribution.check_groups_per_replica(3, 2)
+
+
+def test_strategies_on_one_cpu():
+  said = []
+  mirrored = distribution.make_strategy("mirrored", say=said.append)
+  assert isinstance(mirrored, tf.distribute.OneDeviceStrategy)
+  assert said and "only one device" in said[0]
+  for name in ("auto", "one_device"):
+    assert isinstance(distribution.make_strategy(name),
+                      tf.distribute.OneDeviceStrategy)
+  with pytest.raises(ValueError, match="Unknown strategy 'tpu'"):
+    distribution.make_strategy("tpu")
+  with pytest.raises(ValueError, match="needs the cluster in the TF_CONFIG"):
+    distribution.make_strategy("multi_worker", environ={})
+
+
+_TWO_CPUS = r"""
+import sys
+import tensorflow as tf
+cpus = tf.config.list_physical_devices("CPU")
+tf.config.set_logical_device_configuration(
+    cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+from trainers import train_lib
+
+if __name__ == "__main__":
+  config = train_lib.TrainConfig(
+      model_dir=sys.argv[1], image_size=32, group_size=3, latent_size=6,
+      ratio="1:1:1:1", train_steps=2, checkpoint_every=2,
+      eval_groups_per_type=3, workers=1, sweep_faces=1, sweep_steps=2,
+      groups_per_batch=int(sys.argv[2]), strategy="mirrored")
+  try:
+    metrics = train_lib.run(config, verbose=0)
+  except ValueError as error:
+    print("error:", error)
+  else:
+    print("steps", metrics["steps"])
+"""
+
+
+def _two_cpu_run(tmp_path, groups_per_batch):
+  script = tmp_path / "two_cpus.py"
+  script.write_text(_TWO_CPUS)
+  return subprocess.run(
+      [sys.executable, str(script), str(tmp_path / "run"),
+       str(groups_per_batch)], cwd=REPO,
+      env={**os.environ, "PYTHONPATH": REPO}, capture_output=True, text=True,
+      timeout=300, check=True).stdout
+
+
+def test_mirrored_over_two_cpus_trains_whole_groups(tmp_path):
+  assert "steps 2" in _two_cpu_run(tmp_path, 2)
+  assert os.listdir(tmp_path / "run" / "checkpoints")
+
+
+def test_mirrored_refuses_a_batch_that_splits_a_group(tmp_path):
+  output = _two_cpu_run(tmp_path, 3)
+  assert ("error: groups_per_batch=3 cannot be split into whole groups over "
+          "2 replicas") in output
+  assert not (tmp_path / "run").exists()
