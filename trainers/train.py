@@ -137,6 +137,10 @@ def main(argv):
   except train_lib.TrainingDiverged as error:
     print(f"error: {error}", file=sys.stderr)
     cli.exit_now(3)
+  except train_lib.TrainingPreempted as error:
+    # 128 + SIGTERM, as a process killed by it would report.
+    print(f"pre-empted: {error}", file=sys.stderr)
+    cli.exit_now(143)
   print(json.dumps({k: v for k, v in metrics.items() if k != "sweeps"},
                    indent=2))
   print("Sweeps: " + ", ".join(metrics["sweeps"]))

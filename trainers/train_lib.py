@@ -10,6 +10,8 @@ import dataclasses
 import json
 import math
 import os
+import signal
+import threading
 import time
 from typing import Optional
 
@@ -344,7 +346,46 @@ class CheckpointEveryEpoch(keras.callbacks.Callback):
 
   def on_epoch_end(self, epoch, logs=None):
     if getattr(self.model, "diverged_at", None) is None:
-      self.manager.save(checkpoint_number=epoch + 1)
+      # Numbered by step, so a pre-emption checkpoint between two epochs
+      # fits in the sequence.
+      self.manager.save(
+          checkpoint_number=int(self.model.optimizer.iterations.numpy()))
+
+
+class SaveOnSigterm(keras.callbacks.Callback):
+  """Pre-emption: on SIGTERM, saves a checkpoint after the current step and
+  stops training (a rerun of the same command resumes from it).
+
+  The handler only sets a flag; the save happens between steps, so the
+  checkpoint is consistent.
+  """
+
+  def __init__(self, manager: tf.train.CheckpointManager):
+    super().__init__()
+    self.manager = manager
+    self.requested = False
+    self._previous = None
+
+  def _handle(self, signum, frame):
+    del signum, frame
+    self.requested = True
+
+  def on_train_begin(self, logs=None):
+    if threading.current_thread() is threading.main_thread():
+      self._previous = signal.signal(signal.SIGTERM, self._handle)
+
+  def on_train_end(self, logs=None):
+    if self._previous is not None:
+      signal.signal(signal.SIGTERM, self._previous)
+      self._previous = None
+
+  def on_train_batch_end(self, batch, logs=None):
+    if self.requested and getattr(self.model, "preempted_at", None) is None:
+      step = int(self.model.optimizer.iterations.numpy())
+      if getattr(self.model, "diverged_at", None) is None:
+        self.manager.save(checkpoint_number=step)
+      self.model.preempted_at = step
+      self.model.stop_training = True
 
 
 class StopOnNonFinite(keras.callbacks.Callback):
@@ -382,6 +423,10 @@ class ImageSummaries(keras.callbacks.Callback):
       tf.summary.image("sweep_z_azimuth", np.concatenate(list(sweep), 1)[None],
                        step=step)
     self.writer.flush()
+
+
+class TrainingPreempted(RuntimeError):
+  """SIGTERM stopped training after saving a checkpoint."""
 
 
 class TrainingDiverged(RuntimeError):
@@ -519,6 +564,8 @@ def run(config: TrainConfig, verbose: int = 1) -> dict:
     if manager.latest_checkpoint:
       checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
   model.diverged_at = None
+  model.preempted_at = None
+  model.stop_training = False
   done_steps = int(model.optimizer.iterations.numpy())
   first_epoch = done_steps // config.checkpoint_every
   epochs = config.train_steps // config.checkpoint_every
@@ -532,6 +579,7 @@ def run(config: TrainConfig, verbose: int = 1) -> dict:
     sweep_values = np.linspace(-2.0, 2.0, 9)
     callbacks = [
         StopOnNonFinite(),
+        SaveOnSigterm(manager),
         CheckpointEveryEpoch(manager),
         keras.callbacks.TensorBoard(log_dir=log_dir,
                                     update_freq=max(1, config.checkpoint_every
@@ -539,10 +587,23 @@ def run(config: TrainConfig, verbose: int = 1) -> dict:
         ImageSummaries(log_dir, data["images"][:8],
                        model.factor_latents["azimuth"][0], sweep_values),
     ]
-    model.fit(train_dataset(config, first_epoch),
-              steps_per_epoch=config.checkpoint_every, epochs=epochs,
-              initial_epoch=first_epoch, callbacks=callbacks,
-              verbose=verbose)
+    dataset = train_dataset(config, first_epoch)
+    left_in_epoch = config.checkpoint_every - done_steps % (
+        config.checkpoint_every)
+    if left_in_epoch < config.checkpoint_every:
+      # A pre-empted run stopped inside an epoch: finish that epoch first.
+      model.fit(dataset, steps_per_epoch=left_in_epoch,
+                epochs=first_epoch + 1, initial_epoch=first_epoch,
+                callbacks=callbacks, verbose=verbose)
+      first_epoch += 1
+    if first_epoch < epochs and not model.stop_training:
+      model.fit(dataset, steps_per_epoch=config.checkpoint_every,
+                epochs=epochs, initial_epoch=first_epoch,
+                callbacks=callbacks, verbose=verbose)
+  if model.preempted_at is not None:
+    raise TrainingPreempted(
+        f"Stopped by SIGTERM at step {model.preempted_at}; saved "
+        f"{manager.latest_checkpoint}. Rerun the same command to resume.")
   if model.diverged_at is not None:
     kept = (f"the last good checkpoint is {manager.latest_checkpoint}"
             if manager.latest_checkpoint else "no checkpoint was written")

@@ -136,10 +136,10 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(
 
   monkeypatch.setattr(model_lib.DCIGN, "objective", poisoned)
   with pytest.raises(train_lib.TrainingDiverged,
-                     match="NaN or Inf at step 4.*ckpt-1"):
+                     match="NaN or Inf at step 4.*ckpt-2"):
     train_lib.run(tiny(tmp_path, train_steps=6, checkpoint_every=2),
                   verbose=0)
-  assert not glob.glob(str(tmp_path / "checkpoints" / "ckpt-2*"))
+  assert not glob.glob(str(tmp_path / "checkpoints" / "ckpt-4*"))
   assert not (tmp_path / "metrics.json").exists()
 
 
@@ -243,3 +243,45 @@ def test_binary_refuses_another_models_export_dir_before_training(tmp_path):
   assert result.returncode == 2
   assert "holds the exports of another model" in result.stderr
   assert not (tmp_path / "run").exists()
+
+
+_SIGTERM_AT_STEP_5 = """
+import os
+import signal
+import sys
+from trainers import cli, train, train_lib
+original = train_lib.StopOnNonFinite.on_train_batch_end
+def on_train_batch_end(self, batch, logs=None):
+  original(self, batch, logs)
+  if int(self.model.optimizer.iterations.numpy()) == 5:
+    os.kill(os.getpid(), signal.SIGTERM)  # What a pre-empting scheduler sends.
+train_lib.StopOnNonFinite.on_train_batch_end = on_train_batch_end
+sys.argv = ["train"] + sys.argv[1:]
+cli.run(train.main)
+"""
+
+
+def test_sigterm_saves_a_checkpoint_and_a_rerun_resumes(tmp_path):
+  flags = [f"--model_dir={tmp_path}/run", "--image_size=32", "--group_size=3",
+           "--latent_size=6", "--ratio=1:1:1:1", "--train_steps=8",
+           "--checkpoint_every=4", "--eval_groups_per_type=3", "--workers=1",
+           "--noexport"]
+  environment = {**os.environ, "PYTHONPATH": REPO}
+  stopped = subprocess.run(
+      [sys.executable, "-c", _SIGTERM_AT_STEP_5, *flags], cwd=REPO,
+      env=environment, capture_output=True, text=True, timeout=300,
+      check=False)
+  assert stopped.returncode == 143, stopped.stderr[-2000:]
+  last_line = stopped.stderr.strip().splitlines()[-1]
+  assert last_line.startswith("pre-empted: Stopped by SIGTERM at step 5")
+  assert glob.glob(str(tmp_path / "run" / "checkpoints" / "ckpt-5*"))
+  assert not (tmp_path / "run" / "metrics.json").exists()
+  resumed = subprocess.run(
+      [sys.executable, "-m", "trainers.train", *flags], cwd=REPO,
+      env=environment, capture_output=True, text=True, timeout=300,
+      check=False)
+  assert resumed.returncode == 0, resumed.stderr[-2000:]
+  assert "at step 5" in resumed.stdout
+  with open(tmp_path / "run" / "metrics.json") as stream:
+    assert json.load(stream)["steps"] == 8
+  assert glob.glob(str(tmp_path / "run" / "checkpoints" / "ckpt-8*"))
