@@ -118,6 +118,9 @@ class TfliteBackend:
   def __init__(self, export_dir: str, version: int, quantize: str,
                image_size: int, num_threads: int = 1):
     from dcign_tf import tflite  # pylint: disable=g-import-not-at-top
+    if quantize not in tflite.QUANTIZATIONS:
+      raise ValueError(f"--tflite={quantize} is not one of "
+                       f"{', '.join(tflite.QUANTIZATIONS)}.")
     self.image_size = image_size
     runners = {}
     for name in (client_lib.ENCODER, client_lib.DECODER):

@@ -125,6 +125,7 @@ def test_binary_writes_the_rerender_and_a_sheet(export_dir, tmp_path):
     (["--azimuth=0", "--image=/nowhere.png"], "--image=/nowhere.png does "
      "not exist"),
     (["--azimuth=0", "--tflite=int8"], "convert it first"),
+    (["--azimuth=0", "--tflite=int4"], "--tflite=int4 is not one of none"),
 ])
 def test_binary_bad_input(export_dir, tmp_path, arguments, message):
   image = tmp_path / "face.png"
