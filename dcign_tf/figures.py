@@ -110,9 +110,12 @@ def error_curves(path: str, panels: Sequence[dict], title: str,
     axis.set_xlabel(f"|target - source| {panel['factor']} (degrees)")
     axis.set_ylabel(ylabel)
     axis.set_ylim(bottom=0)
-    axis.legend(fontsize=7, loc="best")
+  # One legend under the panels: inside them it covered the curves.
+  handles, labels = axes[0][0].get_legend_handles_labels()
+  figure.legend(handles, labels, loc="lower center", fontsize=7,
+                ncol=min(4, len(labels)), frameon=False)
   figure.suptitle(title, fontsize=10)
-  figure.tight_layout()
+  figure.tight_layout(rect=(0, 0.12, 1, 1))
   figure.savefig(path, dpi=DPI)
   plt.close(figure)
 
