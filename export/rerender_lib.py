@@ -15,21 +15,20 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 
+from dcign_tf import serving
+from dcign_tf.data import factors
 from export import client as client_lib
 
-FACTORS = ("azimuth", "elevation", "light")
-METADATA = os.path.join("assets", "dcign.json")
+FACTORS = factors.FACTORS
+METADATA = os.path.join("assets", serving.METADATA_FILE)
 
 
 def latest_version(export_dir: str) -> int:
   """The newest version present for both the encoder and the decoder."""
-  versions = []
-  for name in (client_lib.ENCODER, client_lib.DECODER):
-    base = os.path.join(export_dir, name)
-    found = {int(entry) for entry in os.listdir(base)
-             if entry.isdigit()} if os.path.isdir(base) else set()
-    versions.append(found)
-  common = versions[0] & versions[1]
+  common = set(serving.existing_versions(
+      os.path.join(export_dir, serving.ENCODER))) & set(
+          serving.existing_versions(os.path.join(export_dir,
+                                                 serving.DECODER)))
   if not common:
     raise ValueError(f"--export_dir={export_dir} holds no encoder and decoder "
                      "of the same version; run export.saved_model first.")

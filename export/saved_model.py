@@ -31,7 +31,8 @@ def main(argv):
   logging.set_verbosity(logging.WARNING)
   if not _MODEL_DIR.value:
     raise ValueError("--model_dir is required: the trained model to export.")
-  export_dir = _EXPORT_DIR.value or f"{_MODEL_DIR.value.rstrip('/')}/export"
+  export_dir = (_EXPORT_DIR.value or
+                saved_model_lib.default_export_dir(_MODEL_DIR.value))
   paths = saved_model_lib.export(
       _MODEL_DIR.value, export_dir, _VERSION.value,
       _CALIBRATION_GROUPS.value, _WORKERS.value)

@@ -25,6 +25,11 @@ SOURCE_FILE = "dcign_export.json"
 MODELS_CONFIG_FILE = "models.config"
 
 
+def default_export_dir(model_dir: str) -> str:
+  """Where a model dir's exports go unless told otherwise."""
+  return os.path.join(model_dir, "export")
+
+
 def check_export_dir(model_dir: str, export_dir: str):
   """Refuses an export dir that holds another model's exports."""
   path = os.path.join(export_dir, SOURCE_FILE)

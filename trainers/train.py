@@ -130,7 +130,8 @@ def main(argv):
   logging.set_verbosity(logging.WARNING)
   try:
     config = config_from_flags()
-    export_dir = _EXPORT_DIR.value or f"{config.model_dir.rstrip('/')}/export"
+    export_dir = (_EXPORT_DIR.value or
+                  saved_model_lib.default_export_dir(config.model_dir))
     if _EXPORT.value:  # Refused before training, not after.
       saved_model_lib.check_export_dir(config.model_dir, export_dir)
     metrics = train_lib.run(config)

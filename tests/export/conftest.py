@@ -14,6 +14,24 @@ import threading
 import pytest
 import tensorflow as tf
 
+from export import saved_model_lib
+from trainers import train_lib
+
+@pytest.fixture(scope="module")
+def tiny_export(tmp_path_factory):
+  """A model trained 2 steps at 32 px with 6 latents and exported: the
+  paths export.saved_model returns (encoder, decoder, models_config)."""
+  root = tmp_path_factory.mktemp("tiny_export")
+  model_dir = str(root / "model")
+  train_lib.run(train_lib.TrainConfig(
+      model_dir=model_dir, image_size=32, group_size=4, network="small",
+      latent_size=6, ratio="1:1:1:1", train_steps=2, checkpoint_every=2,
+      eval_groups_per_type=2, workers=1, sweep_faces=1, sweep_steps=2),
+                verbose=0)
+  return saved_model_lib.export(model_dir, str(root / "export"),
+                                calibration_groups_per_type=2, workers=1)
+
+
 _URL = re.compile(r"^/v1/models/(\w+)(?:/versions/(\d+))?:predict$")
 
 

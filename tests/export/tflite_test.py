@@ -8,26 +8,15 @@ import numpy as np
 import pytest
 
 from dcign_tf import tflite
-from export import saved_model_lib
 from export import tflite_lib
-from trainers import train_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-  root = tmp_path_factory.mktemp("tflite")
-  model_dir = root / "model"
-  train_lib.run(train_lib.TrainConfig(
-      model_dir=str(model_dir), image_size=32, group_size=4, network="small",
-      latent_size=6, ratio="1:1:1:1", train_steps=2, checkpoint_every=2,
-      eval_groups_per_type=2, workers=1, sweep_faces=1, sweep_steps=2),
-                verbose=0)
-  paths = saved_model_lib.export(str(model_dir), str(root / "export"),
-                                 calibration_groups_per_type=2, workers=1)
-  return paths
+def exported(tiny_export):
+  return tiny_export
 
 
 def _run(path, **kwargs):
