@@ -86,10 +86,12 @@ def make_strategy(name: str, say: Callable[[str], None] = print,
   if name not in STRATEGIES:
     raise ValueError(f"Unknown strategy {name!r}; allowed: "
                      f"{', '.join(STRATEGIES)}.")
-  gpus = tf.config.list_logical_devices("GPU")
   if name == "multi_worker":
+    # Before anything else touches the TensorFlow runtime: the collective
+    # ops of MultiWorkerMirroredStrategy are set up as it starts.
     parse_tf_config(environ.get(TF_CONFIG))
     return tf.distribute.MultiWorkerMirroredStrategy()
+  gpus = tf.config.list_logical_devices("GPU")
   if name == "mirrored":
     devices = [d.name for d in (gpus or tf.config.list_logical_devices(
         "CPU"))]

@@ -76,7 +76,11 @@ class DCIGN(keras.Model):
     mirror_odd_factors: factors (from MIRROR_ODD_FACTORS) whose latents
       the encoder makes odd under a horizontal mirror of the image (see
       `layers.Encoder`); empty is the paper's encoder.
-    seed: seed of the posterior samples.
+    seed: seed of the posterior samples. The noise of a training step is
+      keyed by (seed, step, group's index in the global batch), so every
+      replica of a tf.distribute strategy draws its own groups' noise and
+      R replicas train exactly as one device on the same global batch; a
+      resumed run draws the same noise as an uninterrupted one.
 
   Example:
     model = DCIGN(configs.small())
@@ -122,7 +126,6 @@ class DCIGN(keras.Model):
     self.encoder = layers.Encoder(network, odd_latents=odd_latents,
                                   name="encoder")
     self.decoder = layers.Decoder(network, name="decoder")
-    self.seed_generator = keras.random.SeedGenerator(seed)
     self.trackers = {
         name: keras.metrics.Mean(name=name)
         for name in ("loss", "reconstruction", "kl", "mse", "invariance")
@@ -133,19 +136,48 @@ class DCIGN(keras.Model):
     return list(self.trackers.values())
 
   def encode(self, images):
-    """Posterior q(z | images) as a TFP distribution."""
+    """Posterior q(z | images) as a TFP distribution (float32 under any
+    mixed-precision policy: the sampler, KL and clamp need its range)."""
     loc, log_variance = self.encoder(images)
-    return losses.posterior(loc, log_variance)
+    return losses.posterior(tf.cast(loc, tf.float32),
+                            tf.cast(log_variance, tf.float32))
+
+  def decode_logits(self, latents):
+    """Latents [B, N] -> image logits [B, S, S, C], float32."""
+    latents = tf.cast(latents, self.decoder.compute_dtype)
+    return tf.cast(self.decoder(latents), tf.float32)
 
   def decode(self, latents):
     """Latents [B, N] -> images [B, S, S, C] in [0, 1]."""
-    return tf.sigmoid(self.decoder(latents))
+    return tf.sigmoid(self.decode_logits(latents))
 
   def call(self, images, training=False):
     """Reconstructions from the posterior mean (deterministic)."""
     del training
     loc, _ = self.encoder(images)
     return self.decode(loc)
+
+  def step(self):
+    """The optimizer step (0 before compile)."""
+    if self.optimizer is None:
+      return tf.constant(0, tf.int64)
+    return tf.cast(self.optimizer.iterations, tf.int64)
+
+  def posterior_noise(self, images_per_replica, latent_size):
+    """Standard normal noise [B, N] for this replica's images.
+
+    Drawn for the whole global batch from a stateless seed of (seed, step)
+    and sliced at this replica's rows, so a group's noise does not depend
+    on how many replicas share the batch, nor on whether the run resumed.
+    """
+    context = tf.distribute.get_replica_context()
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    replica = 0 if context is None else context.replica_id_in_sync_group
+    key = tf.stack([tf.constant(self.seed or 0, tf.int64), self.step()])
+    noise = tf.random.stateless_normal(
+        tf.stack([images_per_replica * replicas, latent_size]), seed=key)
+    start = tf.cast(replica, tf.int32) * images_per_replica
+    return noise[start:start + images_per_replica]
 
   def kl_weight(self):
     """beta, ramped up from 0 over the first kl_warmup_steps steps."""
@@ -177,8 +209,10 @@ class DCIGN(keras.Model):
 
     distribution = self.encode(flat_images)
     if sample:
-      seed = tf.cast(self.seed_generator.next(), tf.int32)
-      latents = distribution.sample(seed=seed)
+      # Reparameterised: z = mean + stddev * noise.
+      noise = self.posterior_noise(tf.shape(flat_images)[0],
+                                   self.network.latent_size)
+      latents = distribution.mean() + distribution.stddev() * noise
     else:
       latents = distribution.mean()
     batch_images = tf.cast(tf.shape(flat_images)[0], latents.dtype)
@@ -191,7 +225,7 @@ class DCIGN(keras.Model):
                                                   scale, num_groups)
     else:
       decoder_latents = latents
-    logits = self.decoder(decoder_latents)
+    logits = self.decode_logits(decoder_latents)
     reconstruction = losses.bernoulli_nll(flat_images, logits)
     kl = losses.kl_to_prior(distribution)
     # Invariance is measured on posterior means: the samples' own noise would
@@ -210,16 +244,29 @@ class DCIGN(keras.Model):
         "invariance": invariance,
     }, decoder_latents
 
-  def train_step(self, data):
+  def compute_gradients(self, data):
+    """(gradients, loss terms) of one replica's share of a global batch.
+
+    No variable changes, so a training loop may compile this alone with
+    XLA and apply the gradients (a cross-replica sum) outside it.
+    """
     with tf.GradientTape() as tape:
       values, _ = self.objective(data, sample=True)
       # Keras 3's optimizer sums gradients over replicas (DESIGN.md traps):
       # divide so R replicas make the same update as one device.
       replicas = tf.distribute.get_strategy().num_replicas_in_sync
       scaled = values["loss"] / tf.cast(replicas, values["loss"].dtype)
-    gradients = tape.gradient(scaled, self.trainable_variables)
+      # A LossScaleOptimizer (mixed float16) scales, others return it as is.
+      scaled = self.optimizer.scale_loss(scaled)
+    return tape.gradient(scaled, self.trainable_variables), values
+
+  def apply_step_gradients(self, gradients, values):
+    """Applies `compute_gradients`' result; returns the running metrics."""
     self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
     return self._update_trackers(values)
+
+  def train_step(self, data):
+    return self.apply_step_gradients(*self.compute_gradients(data))
 
   def test_step(self, data):
     values, _ = self.objective(data, sample=False)

@@ -1,10 +1,14 @@
 """Tests for dcign_tf.distribution: strategy choice and pre-flight checks."""
 
+import glob
 import json
 import os
+import socket
 import subprocess
 import sys
+import tempfile
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -116,3 +120,74 @@ def test_mirrored_refuses_a_batch_that_splits_a_group(tmp_path):
   assert ("error: groups_per_batch=3 cannot be split into whole groups over "
           "2 replicas") in output
   assert not (tmp_path / "run").exists()
+
+
+_WORKER = r"""
+import json
+import sys
+import numpy as np
+from trainers import train_lib
+
+built = []
+original = train_lib.build_model
+def build_model(*args, **kwargs):
+  built.append(original(*args, **kwargs))
+  return built[-1]
+train_lib.build_model = build_model
+
+if __name__ == "__main__":
+  config = train_lib.TrainConfig(
+      model_dir=sys.argv[1], image_size=32, group_size=3, latent_size=6,
+      ratio="1:1:1:1", train_steps=4, checkpoint_every=2,
+      eval_groups_per_type=3, workers=1, sweep_faces=1, sweep_steps=2,
+      groups_per_batch=2, strategy="multi_worker")
+  metrics = train_lib.run(config, verbose=0)
+  model = built[-1][0]
+  np.savez(sys.argv[2], *[v.numpy() for v in model.trainable_variables])
+  print("RESULT", json.dumps({"steps": metrics["steps"],
+                              "evaluated": "factors" in metrics}))
+"""
+
+
+def _free_ports(count):
+  sockets = [socket.socket() for _ in range(count)]
+  for s in sockets:
+    s.bind(("127.0.0.1", 0))
+  ports = [s.getsockname()[1] for s in sockets]
+  for s in sockets:
+    s.close()
+  return ports
+
+
+def test_two_workers_train_alike_and_only_the_chief_writes(tmp_path):
+  script = tmp_path / "worker.py"
+  script.write_text(_WORKER)
+  cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
+  processes = []
+  for index in range(2):
+    tf_config = {"cluster": cluster, "task": {"type": "worker",
+                                              "index": index}}
+    processes.append(subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path / "run"),
+         str(tmp_path / f"weights{index}.npz")], cwd=REPO,
+        env={**os.environ, "PYTHONPATH": REPO,
+             "TF_CONFIG": json.dumps(tf_config)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+  results = []
+  for process in processes:
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr[-3000:]
+    line = [l for l in stdout.splitlines() if l.startswith("RESULT ")][-1]
+    results.append(json.loads(line[len("RESULT "):]))
+  assert [r["steps"] for r in results] == [4, 4]
+  # Worker 0 is the chief: it alone evaluates and writes.
+  assert [r["evaluated"] for r in results] == [True, False]
+  chief, other = (np.load(tmp_path / f"weights{i}.npz") for i in range(2))
+  for name in chief.files:
+    np.testing.assert_array_equal(chief[name], other[name])
+  checkpoints = sorted(os.listdir(tmp_path / "run" / "checkpoints"))
+  assert checkpoints == ["checkpoint", "ckpt-2.data-00000-of-00001",
+                         "ckpt-2.index", "ckpt-4.data-00000-of-00001",
+                         "ckpt-4.index"]
+  assert not glob.glob(os.path.join(tempfile.gettempdir(),
+                                    "dcign_tf-worker-checkpoint-*"))

@@ -10,7 +10,9 @@ import dataclasses
 import json
 import math
 import os
+import shutil
 import signal
+import tempfile
 import threading
 import time
 from typing import Optional
@@ -23,6 +25,8 @@ from dcign_tf import configs
 from dcign_tf import distribution
 from dcign_tf import evaluation
 from dcign_tf import model as model_lib
+from dcign_tf import precision
+from dcign_tf import training
 from dcign_tf import visualization
 from dcign_tf.data import factors
 from dcign_tf.data import faces_dataset
@@ -70,6 +74,8 @@ class TrainConfig:
   # Live data: how many times each rendered group is used.
   live_reuse: int = 1
   strategy: str = "auto"
+  mixed_precision: str = "none"
+  jit_compile: bool = False
   optimizer: str = "paper"
   learning_rate: float = 5e-4
   train_steps: int = 1000
@@ -166,10 +172,8 @@ def validate(config: TrainConfig) -> configs.NetworkConfig:
   if config.strategy not in distribution.STRATEGIES:
     raise ValueError(f"Unknown strategy {config.strategy!r}; allowed: "
                      f"{', '.join(distribution.STRATEGIES)}.")
-  if config.strategy == "multi_worker":
-    raise ValueError("--strategy=multi_worker is not supported yet: only the "
-                     "chief may write checkpoints, summaries and exports, "
-                     "which the trainer does not arrange yet.")
+  precision.check_supported(config.mixed_precision,
+                            len(tf.config.list_physical_devices("GPU")))
   pipeline.check_reuse(config.live_reuse)
   if config.live_reuse > 1 and config.data != "live":
     raise ValueError(f"live_reuse={config.live_reuse} applies to live data "
@@ -297,23 +301,27 @@ def range_warmup(config: TrainConfig) -> Optional[pipeline.RangeWarmup]:
                               config.range_warmup_steps)
 
 
-def train_dataset(config: TrainConfig, first_epoch: int):
-  """Grouped training batches; a resumed run continues with fresh groups
-  (and where it was in the range warm-up)."""
-  seed = config.seed * 100003 + first_epoch
+def train_dataset(config: TrainConfig, first_step: int = 0,
+                  sharding: pipeline.Sharding = pipeline.Sharding()):
+  """Grouped training batches from `first_step` on: batch n is the same
+  whether a run started at 0 or resumed at n (so a resumed run trains on
+  what an uninterrupted one would). Each element is one replica's share
+  of the global batch (see `pipeline.Sharding`)."""
   if config.data == "prepared":
     builder = dataset_builder(config)
     if not builder.is_prepared():
       builder.download_and_prepare()
     return pipeline.prepared_dataset(builder, "train", config.ratio,
-                                     config.groups_per_batch, seed=seed)
+                                     config.groups_per_batch,
+                                     seed=config.seed, first_step=first_step,
+                                     sharding=sharding)
   workers = config.workers or max(1, (os.cpu_count() or 2) // 2)
   return pipeline.live_dataset(group_source(config), config.ratio,
-                               config.groups_per_batch, seed=seed,
+                               config.groups_per_batch, seed=config.seed,
                                num_workers=workers,
                                range_warmup=range_warmup(config),
-                               first_step=first_epoch * config.checkpoint_every,
-                               reuse=config.live_reuse)
+                               first_step=first_step,
+                               reuse=config.live_reuse, sharding=sharding)
 
 
 def evaluation_groups(config: TrainConfig) -> dict:
@@ -336,93 +344,43 @@ def evaluation_groups(config: TrainConfig) -> dict:
   return groups.stack_examples(examples)
 
 
-class CheckpointEveryEpoch(keras.callbacks.Callback):
-  """Saves model, optimizer (and so the step) and the sampler's RNG state
-  at the end of every epoch whose losses were finite."""
+class SigtermFlag:
+  """Pre-emption: while installed, SIGTERM only sets `raised`; the loop
+  saves a checkpoint between steps (so it is consistent) and stops."""
 
-  def __init__(self, manager: tf.train.CheckpointManager):
-    super().__init__()
-    self.manager = manager
-
-  def on_epoch_end(self, epoch, logs=None):
-    if getattr(self.model, "diverged_at", None) is None:
-      # Numbered by step, so a pre-emption checkpoint between two epochs
-      # fits in the sequence.
-      self.manager.save(
-          checkpoint_number=int(self.model.optimizer.iterations.numpy()))
-
-
-class SaveOnSigterm(keras.callbacks.Callback):
-  """Pre-emption: on SIGTERM, saves a checkpoint after the current step and
-  stops training (a rerun of the same command resumes from it).
-
-  The handler only sets a flag; the save happens between steps, so the
-  checkpoint is consistent.
-  """
-
-  def __init__(self, manager: tf.train.CheckpointManager):
-    super().__init__()
-    self.manager = manager
-    self.requested = False
+  def __init__(self):
+    self.raised = False
     self._previous = None
 
   def _handle(self, signum, frame):
     del signum, frame
-    self.requested = True
+    self.raised = True
 
-  def on_train_begin(self, logs=None):
+  def __enter__(self):
     if threading.current_thread() is threading.main_thread():
       self._previous = signal.signal(signal.SIGTERM, self._handle)
+    return self
 
-  def on_train_end(self, logs=None):
+  def __exit__(self, *exc_info):
     if self._previous is not None:
       signal.signal(signal.SIGTERM, self._previous)
       self._previous = None
 
-  def on_train_batch_end(self, batch, logs=None):
-    if self.requested and getattr(self.model, "preempted_at", None) is None:
-      step = int(self.model.optimizer.iterations.numpy())
-      if getattr(self.model, "diverged_at", None) is None:
-        self.manager.save(checkpoint_number=step)
-      self.model.preempted_at = step
-      self.model.stop_training = True
 
-
-class StopOnNonFinite(keras.callbacks.Callback):
-  """Stops at the first NaN or Inf loss and remembers the step."""
-
-  def on_train_batch_end(self, batch, logs=None):
-    loss = (logs or {}).get("loss")
-    if loss is not None and not math.isfinite(float(loss)):
-      self.model.diverged_at = int(self.model.optimizer.iterations.numpy())
-      self.model.stop_training = True
-
-
-class ImageSummaries(keras.callbacks.Callback):
-  """TensorBoard images each epoch: inputs, reconstructions, a sweep."""
-
-  def __init__(self, log_dir, images, sweep_latent, sweep_values):
-    super().__init__()
-    self.writer = tf.summary.create_file_writer(os.path.join(log_dir,
-                                                             "images"))
-    self.images = images
-    self.sweep_latent = sweep_latent
-    self.sweep_values = sweep_values
-
-  def on_epoch_end(self, epoch, logs=None):
-    step = int(self.model.optimizer.iterations.numpy())
-    reconstructions = self.model(self.images).numpy()
-    loc = self.model.encode(self.images[:1]).mean().numpy()
-    codes = evaluation.latent_sweep_codes(loc, self.sweep_latent,
-                                          self.sweep_values)
-    sweep = self.model.decode(codes).numpy()
-    with self.writer.as_default():
-      tf.summary.image("inputs", self.images, step=step, max_outputs=8)
-      tf.summary.image("reconstructions", reconstructions, step=step,
-                       max_outputs=8)
-      tf.summary.image("sweep_z_azimuth", np.concatenate(list(sweep), 1)[None],
-                       step=step)
-    self.writer.flush()
+def write_image_summaries(writer, model, images, sweep_latent, step: int):
+  """TensorBoard images: inputs, reconstructions and a z_azimuth sweep."""
+  reconstructions = model(images).numpy()
+  loc = model.encode(images[:1]).mean().numpy()
+  codes = evaluation.latent_sweep_codes(loc, sweep_latent,
+                                        np.linspace(-2.0, 2.0, 9))
+  sweep = model.decode(codes).numpy()
+  with writer.as_default():
+    tf.summary.image("inputs", images, step=step, max_outputs=8)
+    tf.summary.image("reconstructions", reconstructions, step=step,
+                     max_outputs=8)
+    tf.summary.image("sweep_z_azimuth", np.concatenate(list(sweep), 1)[None],
+                     step=step)
+  writer.flush()
 
 
 class TrainingPreempted(RuntimeError):
@@ -442,7 +400,11 @@ def encode_all(model, images, batch_size=256) -> np.ndarray:
 def evaluate(model, config: TrainConfig, data: dict) -> dict:
   """Test reconstruction MSE and, per extrinsic factor, the latent that
   carries it with its Spearman correlation and binned R^2."""
-  reconstructions = model.predict(data["images"], batch_size=256, verbose=0)
+  # Direct calls, not model.predict: under MultiWorkerMirroredStrategy
+  # predict would wait for the other workers, which do not evaluate.
+  reconstructions = np.concatenate([
+      model(data["images"][i:i + 256]).numpy()
+      for i in range(0, len(data["images"]), 256)])
   mse = float(np.mean((reconstructions - data["images"]) ** 2))
   codes = encode_all(model, data["images"])
   designated = (model.factor_latents if config.training == "dcign" else None)
@@ -453,24 +415,72 @@ def evaluate(model, config: TrainConfig, data: dict) -> dict:
           "test_images": int(len(codes))}, codes
 
 
-def build_model(config: TrainConfig, network: configs.NetworkConfig):
+def build_model(config: TrainConfig, network: configs.NetworkConfig,
+                checkpoint_dir: Optional[str] = None):
   """The model with every variable created, its tf.train.Checkpoint and
-  CheckpointManager (call inside a strategy scope)."""
-  model = model_lib.DCIGN(network, training=config.training,
-                          invariance_scale=config.invariance_scale,
-                          beta=config.beta,
-                          kl_warmup_steps=config.kl_warmup_steps,
-                          mirror_odd_factors=config.mirror_odd_factors,
-                          seed=config.seed)
-  model.compile(optimizer=make_optimizer(config.optimizer,
-                                         config.learning_rate))
-  model.build_for_images()
+  CheckpointManager over `checkpoint_dir` (default model_dir/checkpoints).
+  Call inside a strategy scope."""
+  policy = precision.check_supported(
+      config.mixed_precision, len(tf.config.list_physical_devices("GPU")))
+  with precision.policy_scope(policy):
+    model = model_lib.DCIGN(network, training=config.training,
+                            invariance_scale=config.invariance_scale,
+                            beta=config.beta,
+                            kl_warmup_steps=config.kl_warmup_steps,
+                            mirror_odd_factors=config.mirror_odd_factors,
+                            seed=config.seed)
+    # Keras wraps the optimizer in a LossScaleOptimizer under mixed_float16.
+    model.compile(optimizer=make_optimizer(config.optimizer,
+                                           config.learning_rate))
+    model.build_for_images()
   model.optimizer.build(model.trainable_variables)
   checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
   manager = tf.train.CheckpointManager(
-      checkpoint, os.path.join(config.model_dir, "checkpoints"),
+      checkpoint, checkpoint_dir or checkpoint_directory(config.model_dir),
       max_to_keep=3)
   return model, checkpoint, manager
+
+
+def checkpoint_directory(model_dir: str) -> str:
+  return os.path.join(model_dir, "checkpoints")
+
+
+def restore_latest(checkpoint: tf.train.Checkpoint,
+                   manager: tf.train.CheckpointManager,
+                   say=print) -> Optional[str]:
+  """Restores the newest checkpoint that reads back whole; returns its
+  path (None when there is none). A checkpoint whose files were damaged
+  (a disk filled up, a copy was cut short) is reported and skipped for the
+  one before it, rather than ending the run."""
+  for path in reversed(manager.checkpoints):
+    try:
+      checkpoint.restore(path).assert_existing_objects_matched()
+      return path
+    # A truncated file surfaces as IndexError ("Read less bytes than
+    # requested") from the checkpoint reader.
+    except (tf.errors.OpError, ValueError, AssertionError, IndexError) as error:
+      first_line = str(error).strip().splitlines()[0]
+      say(f"Checkpoint {path} cannot be restored ({first_line}); trying the "
+          "one before it.")
+  if manager.checkpoints:
+    raise ValueError(f"No checkpoint in {manager.directory} can be restored; "
+                     "move the directory away to start afresh.")
+  return None
+
+
+def remove_unfinished_checkpoints(directory: str):
+  """Deletes what a save killed half-way leaves: TensorFlow writes a
+  checkpoint under a "_temp" name and moves it into place when complete
+  (the `checkpoint` index file is replaced atomically after that)."""
+  if not os.path.isdir(directory):
+    return
+  for name in os.listdir(directory):
+    if "_temp" in name:
+      path = os.path.join(directory, name)
+      if os.path.isdir(path):
+        shutil.rmtree(path, ignore_errors=True)
+      else:
+        os.remove(path)
 
 
 def load_trained(model_dir: str):
@@ -488,6 +498,8 @@ def load_trained(model_dir: str):
     if recorded != architecture(config, network):
       raise ValueError(f"--model_dir={model_dir}: its {ARCHITECTURE_FILE} "
                        f"does not match its {CONFIG_FILE}.")
+  # Evaluation and export run in float32 whatever the training precision.
+  config = dataclasses.replace(config, mixed_precision="none")
   with strategy().scope():
     model, checkpoint, manager = build_model(config, network)
     if not manager.latest_checkpoint:
@@ -538,18 +550,54 @@ def write_sweeps(model, config: TrainConfig, data: dict, codes: np.ndarray,
   return paths
 
 
-def run(config: TrainConfig, verbose: int = 1) -> dict:
-  """Trains (or resumes) and evaluates; returns the metrics it wrote."""
+class Worker:
+  """This process's place in a (multi-worker) run: whether it is the chief,
+  which alone writes checkpoints, summaries, sheets, metrics and exports."""
+
+  def __init__(self, strategy_name: str, environ=os.environ):
+    self.cluster = (distribution.parse_tf_config(
+        environ.get(distribution.TF_CONFIG))
+                    if strategy_name == "multi_worker" else None)
+    self.is_chief = distribution.is_chief(self.cluster)
+
+  def checkpoint_dir(self, model_dir: str) -> str:
+    """Where this worker saves: the model dir's for the chief; a scratch
+    dir for the others, which must take part in every save (a save of
+    mirrored variables is a collective operation) and delete it after."""
+    if self.is_chief:
+      return checkpoint_directory(model_dir)
+    return tempfile.mkdtemp(prefix="dcign_tf-worker-checkpoint-")
+
+
+def run(config: TrainConfig, verbose: int = 1, step_hooks=()) -> dict:
+  """Trains (or resumes) and evaluates; returns the metrics it wrote.
+
+  Every strategy runs the same custom loop (`training.StepRunner`; Keras
+  `fit` fails under MultiWorkerMirroredStrategy). Every `checkpoint_every`
+  steps the chief saves weights, optimizer and step; the data stream and
+  the posterior noise are functions of the step, so a run killed anywhere
+  and rerun ends with the weights of an uninterrupted one. `step_hooks`
+  are called with each finished step's number (for tests and tools).
+  Non-chief workers of a multi-worker run return {"steps": ...} only.
+  """
   network = validate(config)
+  worker = Worker(config.strategy)
   # The devices decide whether the global batch splits into whole groups:
   # checked before anything is written.
   run_strategy = strategy(config.strategy)
-  distribution.check_groups_per_replica(config.groups_per_batch,
-                                        run_strategy.num_replicas_in_sync)
-  check_model_dir(config, network)
-  # The latest run's settings, for trainers.evaluate and the exports.
-  write_json_atomically(os.path.join(config.model_dir, CONFIG_FILE),
-                        config_to_dict(config))
+  replicas = run_strategy.num_replicas_in_sync
+  distribution.check_groups_per_replica(config.groups_per_batch, replicas)
+  if config.jit_compile and replicas > 1 and not tf.config.list_physical_devices(
+      "GPU"):
+    raise ValueError(f"--jit_compile with {replicas} CPU replicas: XLA cannot "
+                     "place one replica's variables on another CPU device; "
+                     "use one device on a CPU, or GPUs.")
+  if worker.is_chief:
+    check_model_dir(config, network)
+    # The latest run's settings, for trainers.evaluate and the exports.
+    write_json_atomically(os.path.join(config.model_dir, CONFIG_FILE),
+                          config_to_dict(config))
+    remove_unfinished_checkpoints(checkpoint_directory(config.model_dir))
   if not tf.config.list_physical_devices("GPU"):
     minutes = estimated_cpu_minutes(config, network)
     if minutes > HEAVY_MINUTES:
@@ -559,60 +607,96 @@ def run(config: TrainConfig, verbose: int = 1) -> dict:
             "use --flagfile=faces_quick.flags.", flush=True)
   start = time.time()
   keras.utils.set_random_seed(config.seed)
+  save_dir = worker.checkpoint_dir(config.model_dir)
   with run_strategy.scope():
-    model, checkpoint, manager = build_model(config, network)
-    if manager.latest_checkpoint:
-      checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-  model.diverged_at = None
-  model.preempted_at = None
-  model.stop_training = False
+    model, checkpoint, manager = build_model(config, network, save_dir)
+    if worker.is_chief:
+      restored = restore_latest(checkpoint, manager)
+    else:  # Resume from the chief's checkpoints (a shared file system).
+      restored = restore_latest(checkpoint, tf.train.CheckpointManager(
+          checkpoint, checkpoint_directory(config.model_dir), max_to_keep=3))
   done_steps = int(model.optimizer.iterations.numpy())
-  first_epoch = done_steps // config.checkpoint_every
-  epochs = config.train_steps // config.checkpoint_every
-  if done_steps:
-    print(f"Resuming from {manager.latest_checkpoint} at step {done_steps}.",
-          flush=True)
+  if restored:
+    print(f"Resuming from {restored} at step {done_steps}.", flush=True)
 
-  data = evaluation_groups(config)
-  log_dir = os.path.join(config.model_dir, "logs")
-  if first_epoch < epochs:
-    sweep_values = np.linspace(-2.0, 2.0, 9)
-    callbacks = [
-        StopOnNonFinite(),
-        SaveOnSigterm(manager),
-        CheckpointEveryEpoch(manager),
-        keras.callbacks.TensorBoard(log_dir=log_dir,
-                                    update_freq=max(1, config.checkpoint_every
-                                                    // 10)),
-        ImageSummaries(log_dir, data["images"][:8],
-                       model.factor_latents["azimuth"][0], sweep_values),
-    ]
-    dataset = train_dataset(config, first_epoch)
-    left_in_epoch = config.checkpoint_every - done_steps % (
-        config.checkpoint_every)
-    if left_in_epoch < config.checkpoint_every:
-      # A pre-empted run stopped inside an epoch: finish that epoch first.
-      model.fit(dataset, steps_per_epoch=left_in_epoch,
-                epochs=first_epoch + 1, initial_epoch=first_epoch,
-                callbacks=callbacks, verbose=verbose)
-      first_epoch += 1
-    if first_epoch < epochs and not model.stop_training:
-      model.fit(dataset, steps_per_epoch=config.checkpoint_every,
-                epochs=epochs, initial_epoch=first_epoch,
-                callbacks=callbacks, verbose=verbose)
-  if model.preempted_at is not None:
+  data = evaluation_groups(config) if worker.is_chief else None
+  preempted_at = diverged_at = None
+  if done_steps < config.train_steps:
+    dataset = run_strategy.distribute_datasets_from_function(
+        lambda context: train_dataset(config, done_steps,
+                                      training.input_sharding(context)))
+    runner = training.StepRunner(model, run_strategy, config.jit_compile)
+    log_dir = os.path.join(config.model_dir, "logs")
+    if worker.is_chief:
+      train_writer = tf.summary.create_file_writer(os.path.join(log_dir,
+                                                                "train"))
+      image_writer = tf.summary.create_file_writer(os.path.join(log_dir,
+                                                                "images"))
+    else:
+      train_writer = image_writer = tf.summary.create_noop_writer()
+    log_every = max(1, config.checkpoint_every // 10)
+    sums, count = {}, 0
+    progress = None
+    iterator = iter(dataset)
+    with SigtermFlag() as sigterm:
+      for step in range(done_steps + 1, config.train_steps + 1):
+        if progress is None and verbose:
+          epoch_end = min(config.train_steps, -(-step // config.checkpoint_every)
+                          * config.checkpoint_every)
+          print(f"Steps {step}-{epoch_end} of {config.train_steps}",
+                flush=True)
+          progress = keras.utils.Progbar(epoch_end - step + 1,
+                                         stateful_metrics=list(
+                                             model.trackers))
+        values = runner(iterator, 1.0 if sigterm.raised else 0.0)
+        values = {name: float(value) for name, value in values.items()}
+        stop = values.pop("stop") > 0
+        if not math.isfinite(values["loss"]):
+          diverged_at = step
+          break
+        count += 1
+        for name, value in values.items():
+          sums[name] = sums.get(name, 0.0) + value
+        if progress is not None:
+          progress.add(1, [(name, sums[name] / count) for name in values])
+        if step % log_every == 0:
+          with train_writer.as_default():
+            for name in values:
+              tf.summary.scalar(name, sums[name] / count, step=step)
+          sums, count = {}, 0
+        for hook in step_hooks:
+          hook(step)
+        if stop or step % config.checkpoint_every == 0:
+          # Numbered by step, so a pre-emption checkpoint fits in the
+          # sequence. Every worker saves (the non-chiefs to scratch).
+          manager.save(checkpoint_number=step)
+          if not worker.is_chief:
+            shutil.rmtree(save_dir, ignore_errors=True)
+          progress = None
+          if stop:
+            preempted_at = step
+            break
+          if worker.is_chief:
+            write_image_summaries(image_writer, model, data["images"][:8],
+                                  model.factor_latents["azimuth"][0], step)
+    train_writer.flush()
+  if preempted_at is not None:
+    saved = checkpoint_directory(config.model_dir)
     raise TrainingPreempted(
-        f"Stopped by SIGTERM at step {model.preempted_at}; saved "
-        f"{manager.latest_checkpoint}. Rerun the same command to resume.")
-  if model.diverged_at is not None:
+        f"Stopped by SIGTERM at step {preempted_at}; saved "
+        f"{saved}/ckpt-{preempted_at}. Rerun the same command to resume.")
+  if diverged_at is not None:
     kept = (f"the last good checkpoint is {manager.latest_checkpoint}"
-            if manager.latest_checkpoint else "no checkpoint was written")
+            if manager.latest_checkpoint and worker.is_chief
+            else "no checkpoint was written")
     raise TrainingDiverged(
-        f"The loss became NaN or Inf at step {model.diverged_at}; training "
+        f"The loss became NaN or Inf at step {diverged_at}; training "
         f"stopped and {kept}.")
+  steps = int(model.optimizer.iterations.numpy())
+  if not worker.is_chief:
+    return {"steps": steps}
   metrics, codes = evaluate(model, config, data)
-  metrics.update(training=config.training,
-                 steps=int(model.optimizer.iterations.numpy()),
+  metrics.update(training=config.training, steps=steps,
                  wall_time_s=round(time.time() - start, 1))
   metrics["sweeps"] = write_sweeps(model, config, data, codes,
                                    metrics["factors"])

@@ -13,12 +13,14 @@ Group types are drawn in a configurable ratio (default the paper's
 
 import collections
 import dataclasses
+import functools
 import multiprocessing.pool
 from typing import Optional
 
 import numpy as np
 import tensorflow as tf
 
+from dcign_tf import distribution
 from dcign_tf.data import factors
 from dcign_tf.data import faces_dataset
 from dcign_tf.data import groups
@@ -26,6 +28,9 @@ from dcign_tf.data import groups
 FACTOR_KEYS = ("azimuth", "elevation", "light")
 # Rendered groups held to scatter the copies of reused live groups.
 REUSE_SHUFFLE_GROUPS = 32
+# Seeds the order of the slots in a reuse window (kept apart from the
+# render streams of groups.SPLIT_STREAMS).
+REUSE_STREAM = 100
 
 
 def draw_group_types(ratio, count: int, rng: np.random.Generator) -> np.ndarray:
@@ -52,22 +57,71 @@ def _check_groups_per_batch(groups_per_batch) -> int:
   return int(groups_per_batch)
 
 
+@dataclasses.dataclass(frozen=True)
+class Sharding:
+  """Which replicas' shares of each global batch an input pipeline feeds.
+
+  A global batch of K groups is split into R consecutive shares of K / R
+  whole groups, share r for replica r (`replica_id_in_sync_group`). An
+  input pipeline (one per worker under tf.distribute) feeds its local
+  replicas, one share per element, in the order the strategy hands them
+  out. The default feeds the whole batch to one replica.
+
+  Attributes:
+    replicas: R, the replicas in sync.
+    local_replicas: the replica ids this pipeline feeds, increasing.
+  """
+
+  replicas: int = 1
+  local_replicas: tuple = (0,)
+
+  def __post_init__(self):
+    local = tuple(int(r) for r in self.local_replicas)
+    object.__setattr__(self, "local_replicas", local)
+    if self.replicas < 1 or not local or list(local) != sorted(set(local)) \
+        or local[0] < 0 or local[-1] >= self.replicas:
+      raise ValueError(f"local_replicas {list(local)} must be distinct, "
+                       f"increasing ids in [0, {self.replicas}).")
+
+  def groups_per_replica(self, groups_per_batch: int) -> int:
+    return distribution.check_groups_per_replica(
+        _check_groups_per_batch(groups_per_batch), self.replicas)
+
+  def slots(self, groups_per_batch: int, first_step: int = 0):
+    """Endless global slot indices (step * K + position in the batch) of
+    the groups this pipeline feeds, in feeding order."""
+    share = self.groups_per_replica(groups_per_batch)
+    step = first_step
+    while True:
+      for replica in self.local_replicas:
+        first = step * groups_per_batch + replica * share
+        yield from range(first, first + share)
+      step += 1
+
+
 def prepared_dataset(builder: faces_dataset.DcignFaces, split: str = "train",
                      ratio=factors.PAPER_RATIO, groups_per_batch: int = 1,
-                     shuffle_buffer: int = 256, seed: Optional[int] = None
+                     shuffle_buffer: int = 256, seed: Optional[int] = None,
+                     first_step: int = 0, sharding: Sharding = Sharding()
                      ) -> tf.data.Dataset:
   """An endless, shuffled stream of K-group batches from prepared data.
+
+  With a seed the stream is a fixed sequence, so a run resumed at
+  `first_step` reads exactly the batches an uninterrupted run would have.
 
   Args:
     builder: a prepared `DcignFaces` builder.
     split: "train" or "test".
     ratio: group-type weights (see `factors.parse_ratio`).
-    groups_per_batch: K.
+    groups_per_batch: K, groups per global batch.
     shuffle_buffer: groups held for shuffling, per group type.
     seed: makes file order, shuffling and type draws reproducible.
+    first_step: the global batch to start from (skipped by reading).
+    sharding: which replicas' shares this pipeline yields (see `Sharding`);
+      each element then holds K / R groups.
   """
   probabilities = factors.parse_ratio(ratio)
-  groups_per_batch = _check_groups_per_batch(groups_per_batch)
+  share = sharding.groups_per_replica(groups_per_batch)
   read_config = faces_dataset.tfds.ReadConfig(shuffle_seed=seed)
   streams, weights = [], []
   for group_type in factors.GroupType:
@@ -82,7 +136,16 @@ def prepared_dataset(builder: faces_dataset.DcignFaces, split: str = "train",
     dataset = streams[0]
   else:
     dataset = tf.data.Dataset.sample_from_datasets(streams, weights, seed=seed)
-  return _finish(dataset, groups_per_batch)
+  dataset = dataset.skip(first_step * groups_per_batch).batch(
+      share, drop_remainder=True)
+  if sharding.replicas > 1:
+    local = tf.constant(sharding.local_replicas, tf.int64)
+    dataset = dataset.enumerate().filter(
+        lambda index, batch: tf.reduce_any(
+            tf.equal(index % sharding.replicas, local))).map(
+                lambda index, batch: batch)
+  return dataset.map(to_model_inputs, num_parallel_calls=tf.data.AUTOTUNE
+                     ).prefetch(tf.data.AUTOTUNE)
 
 
 def evaluation_dataset(builder: faces_dataset.DcignFaces, split: str = "test",
@@ -160,93 +223,131 @@ def _check_live(source, ratio, range_warmup, reuse=1) -> np.ndarray:
   return probabilities
 
 
+def reuse_window(reuse: int) -> int:
+  """Groups per reuse window: the slots of W groups used R times each are
+  a fixed permutation of W x R slots (W = 1 without reuse)."""
+  return REUSE_SHUFFLE_GROUPS if reuse > 1 else 1
+
+
+@functools.lru_cache(maxsize=8)
+def _window_order(seed: int, window: int, reuse: int) -> np.ndarray:
+  span = reuse_window(reuse) * reuse
+  rng = np.random.default_rng([seed, REUSE_STREAM, window])
+  return rng.permutation(span) // reuse
+
+
+def group_of_slot(slot: int, reuse: int = 1, seed: int = 0) -> int:
+  """The live group (its index in the stream) that fills global slot
+  `slot`: the slot itself without reuse; with reuse R, slots come in
+  windows of W x R that use the window's W groups R times each, in an
+  order fixed by (seed, window). A pure function of the slot, so any
+  replica, worker or resumed run finds the same group."""
+  if reuse == 1:
+    return slot
+  span = reuse_window(reuse) * reuse
+  window, offset = divmod(slot, span)
+  return window * reuse_window(reuse) + int(
+      _window_order(seed, window, reuse)[offset])
+
+
+def group_type_of(index: int, probabilities, seed: int = 0) -> int:
+  """The type of live group `index`, drawn from (seed, index) alone."""
+  rng = np.random.default_rng([seed, groups.SPLIT_STREAMS["stream"], index])
+  return int(rng.choice(len(probabilities), p=probabilities))
+
+
 def live_groups(source: groups.GroupSource, ratio=factors.PAPER_RATIO,
                 seed: int = 0, num_workers: int = 1,
                 range_warmup: Optional[RangeWarmup] = None,
                 first_step: int = 0, groups_per_batch: int = 1,
-                reuse: int = 1):
-  """An endless generator of rendered groups (dataset examples).
+                reuse: int = 1, sharding: Sharding = Sharding()):
+  """An endless generator of rendered groups (dataset examples), in the
+  order of the global slots this pipeline feeds (`Sharding.slots`).
 
-  Group i of the stream is the same for the same arguments, however many
-  workers render it.
+  Everything about a slot's group (its index, type, contents and warm-up
+  ranges) is a function of the arguments and the slot, however many
+  workers render it, so replicas, workers and resumed runs agree.
 
   Args:
     source: what to render.
     ratio: group-type weights.
-    seed: the stream's seed (types and contents).
+    seed: the stream's seed (types, contents and reuse order).
     num_workers: render processes; 1 renders in the calling process.
-    range_warmup: optional curriculum on the factor ranges; group i belongs
-      to training step first_step + i // groups_per_batch.
-    first_step: the training step of the first group (a resumed run's).
-    groups_per_batch: K, groups per training step.
-    reuse: how many times the dataset uses each group (for the warm-up's
-      step count only; `live_dataset` does the repeating).
+    range_warmup: optional curriculum on the factor ranges; a group's step
+      is the step of the first slot of its reuse window.
+    first_step: the training step of the first batch (a resumed run's).
+    groups_per_batch: K, groups per global batch.
+    reuse: R, how many slots each rendered group fills.
+    sharding: which replicas' shares to yield.
   """
   probabilities = _check_live(source, ratio, range_warmup, reuse)
-  rng = np.random.default_rng([seed, groups.SPLIT_STREAMS["stream"]])
+  window = reuse_window(reuse)
+  wanted = (group_of_slot(slot, reuse, seed)
+            for slot in sharding.slots(groups_per_batch, first_step))
 
-  def tasks():
-    index = 0
-    while True:
-      group_type = int(rng.choice(len(probabilities), p=probabilities))
-      task_source = source
-      step = first_step + index * reuse // groups_per_batch
-      if range_warmup is not None and step < range_warmup.steps:
-        task_source = dataclasses.replace(
-            source, ranges=range_warmup.ranges_at(step, source.ranges))
-      yield task_source, ("stream", group_type, index)
-      index += 1
+  def task(index):
+    group_type = group_type_of(index, probabilities, seed)
+    task_source = source
+    step = (index // window) * window * reuse // groups_per_batch
+    if range_warmup is not None and step < range_warmup.steps:
+      task_source = dataclasses.replace(
+          source, ranges=range_warmup.ranges_at(step, source.ranges))
+    return task_source, ("stream", group_type, index)
 
-  task_stream = tasks()
   with faces_dataset.worker_pool(num_workers) as pool:
-    if pool is None:
-      for task_source, task in task_stream:
-        yield task_source.example(task)
-      return
-    # A bounded window of pending renders: Pool.imap would drain the endless
-    # task generator into memory.
-    pending = collections.deque()
+    # Rendered (or pending) groups by index, kept until the stream has moved
+    # past their reuse window; a bounded look-ahead keeps the pool busy.
+    rendered, upcoming = {}, collections.deque()
 
-    def submit():
-      task_source, task = next(task_stream)
-      pending.append(pool.apply_async(task_source.example, (task,)))
+    def look_ahead():
+      index = next(wanted)
+      upcoming.append(index)
+      if index not in rendered:
+        task_source, group_task = task(index)
+        rendered[index] = (
+            task_source.example(group_task) if pool is None else
+            pool.apply_async(task_source.example, (group_task,)))
 
-    for _ in range(4 * num_workers):
-      submit()
+    for _ in range(4 * max(1, num_workers) * reuse):
+      look_ahead()
     while True:
-      result = pending.popleft()
-      # Poll rather than block: if the interpreter is shutting down, the
-      # pool is terminated under us and a plain get() would wait forever.
-      while not result.ready():
-        if pool._state != multiprocessing.pool.RUN:  # pylint: disable=protected-access
-          return
-        result.wait(0.5)
-      yield result.get()
-      submit()
+      index = upcoming.popleft()
+      result = rendered[index]
+      if pool is not None and not isinstance(result, dict):
+        # Poll rather than block: if the interpreter is shutting down, the
+        # pool is terminated under us and a plain get() would wait forever.
+        while not result.ready():
+          if pool._state != multiprocessing.pool.RUN:  # pylint: disable=protected-access
+            return
+          result.wait(0.5)
+        result = rendered[index] = result.get()
+      for old in [i for i in rendered if i // window < index // window]:
+        del rendered[old]
+      yield result
+      look_ahead()
 
 
 def live_dataset(source: groups.GroupSource, ratio=factors.PAPER_RATIO,
                  groups_per_batch: int = 1, seed: int = 0,
                  num_workers: int = 1,
                  range_warmup: Optional[RangeWarmup] = None,
-                 first_step: int = 0, reuse: int = 1) -> tf.data.Dataset:
+                 first_step: int = 0, reuse: int = 1,
+                 sharding: Sharding = Sharding()) -> tf.data.Dataset:
   """K-group batches rendered on the fly: nothing to prepare, for quick runs.
 
-  With `reuse` = R > 1 every rendered group appears R times, its copies
-  scattered by a shuffle buffer of REUSE_SHUFFLE_GROUPS x R groups, so a
-  CPU run spends 1/R of the rendering per step (a 64 px group takes about
-  as long to render as a training step takes to run). See `live_groups`
-  for the other arguments.
+  With `reuse` = R > 1 every rendered group fills R slots, scattered over
+  a window of REUSE_SHUFFLE_GROUPS x R slots, so a CPU run spends 1/R of
+  the rendering per step (a 64 px group takes about as long to render as a
+  training step takes to run). Batch n is the same for the same arguments
+  whether the stream started at step 0 or at `first_step` = n. With a
+  `sharding`, each element is one replica's share of K / R groups. See
+  `live_groups` for the other arguments.
   """
-  groups_per_batch = _check_groups_per_batch(groups_per_batch)
+  share = sharding.groups_per_replica(groups_per_batch)
   # Fail on a bad ratio, warm-up or reuse now, not on the first read.
   _check_live(source, ratio, range_warmup, reuse)
   dataset = tf.data.Dataset.from_generator(
       lambda: live_groups(source, ratio, seed, num_workers, range_warmup,
-                          first_step, groups_per_batch, reuse),
+                          first_step, groups_per_batch, reuse, sharding),
       output_signature=group_signature(source))
-  if reuse > 1:
-    dataset = dataset.flat_map(
-        lambda group: tf.data.Dataset.from_tensors(group).repeat(reuse)
-    ).shuffle(REUSE_SHUFFLE_GROUPS * reuse, seed=seed)
-  return _finish(dataset, groups_per_batch)
+  return _finish(dataset, share)

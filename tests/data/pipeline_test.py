@@ -115,11 +115,68 @@ def test_reused_live_groups_appear_the_given_number_of_times():
   # The copies are scattered, not served back to back.
   keys = [b["images"].numpy().tobytes() for b in batches]
   assert sum(a == b for a, b in zip(keys, keys[1:])) < 10
-  # Every batch is a group of the unreused stream of the same seed.
-  stream = pipeline.live_groups(SOURCE, ratio="1:1:1:1", seed=3, reuse=3)
+  # The 60 slots are the first window's: the first 32 groups of the
+  # unreused stream of the same seed.
+  stream = pipeline.live_groups(SOURCE, ratio="1:1:1:1", seed=3)
   rendered = {(next(stream)["images"] / 255.0).astype(np.float32).tobytes()
-              for _ in range(60)}
+              for _ in range(pipeline.REUSE_SHUFFLE_GROUPS)}
   assert set(counts) <= rendered
+
+
+def _images(dataset, count):
+  return [batch["images"].numpy() for batch in dataset.take(count)]
+
+
+@pytest.mark.parametrize("reuse", [1, 2])
+def test_a_live_stream_started_at_step_n_continues_the_full_one(reuse):
+  full = _images(pipeline.live_dataset(
+      SOURCE, "1:1:1:1", groups_per_batch=2, seed=3, reuse=reuse), 40)
+  resumed = _images(pipeline.live_dataset(
+      SOURCE, "1:1:1:1", groups_per_batch=2, seed=3, reuse=reuse,
+      first_step=33), 7)
+  for expected, batch in zip(full[33:], resumed):
+    np.testing.assert_array_equal(batch, expected)
+
+
+def test_live_shares_of_replicas_make_up_the_global_batch():
+  full = _images(pipeline.live_dataset(
+      SOURCE, "1:1:1:1", groups_per_batch=4, seed=3, reuse=2), 6)
+  both = _images(pipeline.live_dataset(
+      SOURCE, "1:1:1:1", groups_per_batch=4, seed=3, reuse=2,
+      sharding=pipeline.Sharding(2, (0, 1))), 12)
+  second = _images(pipeline.live_dataset(
+      SOURCE, "1:1:1:1", groups_per_batch=4, seed=3, reuse=2,
+      sharding=pipeline.Sharding(2, (1,))), 6)
+  for step, expected in enumerate(full):
+    assert both[2 * step].shape[0] == 2
+    np.testing.assert_array_equal(
+        np.concatenate([both[2 * step], both[2 * step + 1]]), expected)
+    np.testing.assert_array_equal(second[step], expected[2:])
+
+
+def test_prepared_streams_resume_and_shard_like_the_full_one(prepared):
+  def stream(**kwargs):
+    return _images(pipeline.prepared_dataset(
+        prepared, "train", "1:1:1:1", groups_per_batch=2, seed=5, **kwargs),
+                   12)
+
+  full = stream()
+  np.testing.assert_array_equal(stream(first_step=5)[0], full[5])
+  shares = stream(sharding=pipeline.Sharding(2, (0, 1)))
+  np.testing.assert_array_equal(
+      np.concatenate([shares[2], shares[3]]), full[1])
+  np.testing.assert_array_equal(
+      stream(sharding=pipeline.Sharding(2, (1,)))[3], full[3][1:])
+
+
+def test_shardings_are_checked():
+  with pytest.raises(ValueError, match=r"local_replicas \[1, 0\] must be "
+                     r"distinct, increasing ids in \[0, 2\)"):
+    pipeline.Sharding(2, (1, 0))
+  with pytest.raises(ValueError, match="groups_per_batch=3 cannot be split "
+                     "into whole groups over 2 replicas"):
+    pipeline.live_dataset(SOURCE, "1:1:1:1", groups_per_batch=3,
+                          sharding=pipeline.Sharding(2, (0, 1)))
 
 
 def test_live_dataset_refuses_to_sweep_a_fixed_factor():

@@ -3,6 +3,9 @@
 import glob
 import json
 import os
+import random
+import re
+import signal
 import subprocess
 import sys
 
@@ -100,7 +103,6 @@ def test_vae_baseline_scores_its_most_varying_latents(tmp_path):
     (dict(live_reuse=2, data="prepared"), "live_reuse=2 applies to live data"),
     (dict(live_reuse=17), "from 1 to 16, got reuse=17"),
     (dict(strategy="tpu"), "Unknown strategy 'tpu'; allowed: auto, one_device"),
-    (dict(strategy="multi_worker"), "multi_worker is not supported yet"),
     (dict(warmup_ranges=factors.FactorRanges(azimuth=(-100, 30))),
      r"warm-up range of azimuth \[-100, 30\] leaves its full range "
      r"\[-90, 90\]"),
@@ -245,17 +247,16 @@ def test_binary_refuses_another_models_export_dir_before_training(tmp_path):
   assert not (tmp_path / "run").exists()
 
 
-_SIGTERM_AT_STEP_5 = """
+_SIGTERM_AFTER_STEP_5 = """
 import os
 import signal
 import sys
 from trainers import cli, train, train_lib
-original = train_lib.StopOnNonFinite.on_train_batch_end
-def on_train_batch_end(self, batch, logs=None):
-  original(self, batch, logs)
-  if int(self.model.optimizer.iterations.numpy()) == 5:
+original = train_lib.run
+def send_sigterm(step):
+  if step == 5:
     os.kill(os.getpid(), signal.SIGTERM)  # What a pre-empting scheduler sends.
-train_lib.StopOnNonFinite.on_train_batch_end = on_train_batch_end
+train_lib.run = lambda config: original(config, step_hooks=[send_sigterm])
 sys.argv = ["train"] + sys.argv[1:]
 cli.run(train.main)
 """
@@ -268,20 +269,143 @@ def test_sigterm_saves_a_checkpoint_and_a_rerun_resumes(tmp_path):
            "--noexport"]
   environment = {**os.environ, "PYTHONPATH": REPO}
   stopped = subprocess.run(
-      [sys.executable, "-c", _SIGTERM_AT_STEP_5, *flags], cwd=REPO,
+      [sys.executable, "-c", _SIGTERM_AFTER_STEP_5, *flags], cwd=REPO,
       env=environment, capture_output=True, text=True, timeout=300,
       check=False)
   assert stopped.returncode == 143, stopped.stderr[-2000:]
   last_line = stopped.stderr.strip().splitlines()[-1]
-  assert last_line.startswith("pre-empted: Stopped by SIGTERM at step 5")
-  assert glob.glob(str(tmp_path / "run" / "checkpoints" / "ckpt-5*"))
+  # The signal reaches every worker with the next step, which then saves.
+  assert last_line.startswith("pre-empted: Stopped by SIGTERM at step 6")
+  assert glob.glob(str(tmp_path / "run" / "checkpoints" / "ckpt-6*"))
   assert not (tmp_path / "run" / "metrics.json").exists()
   resumed = subprocess.run(
       [sys.executable, "-m", "trainers.train", *flags], cwd=REPO,
       env=environment, capture_output=True, text=True, timeout=300,
       check=False)
   assert resumed.returncode == 0, resumed.stderr[-2000:]
-  assert "at step 5" in resumed.stdout
+  assert "at step 6" in resumed.stdout
   with open(tmp_path / "run" / "metrics.json") as stream:
     assert json.load(stream)["steps"] == 8
   assert glob.glob(str(tmp_path / "run" / "checkpoints" / "ckpt-8*"))
+
+
+_KILLABLE = r"""
+import os
+import random
+import signal
+import sys
+import threading
+from tensorflow.python.checkpoint import checkpoint_management
+from trainers import train_lib
+
+def die():
+  os.kill(os.getpid(), signal.SIGKILL)  # No handler, no clean-up.
+
+if __name__ == "__main__":
+  model_dir, how, at = sys.argv[1], sys.argv[2], int(sys.argv[3])
+  hooks = []
+  if how == "step":
+    hooks.append(lambda step: step == at and die())
+  elif how == "before_index":
+    # The checkpoint's files are written; the index still names the last.
+    record = checkpoint_management.CheckpointManager._record_state
+    def record_state(self):
+      if self._latest_checkpoint.endswith(f"ckpt-{at}"):
+        die()
+      record(self)
+    checkpoint_management.CheckpointManager._record_state = record_state
+  elif how == "mid_write":
+    # Killed at a random moment while TensorFlow writes the checkpoint.
+    write = train_lib.tf.train.Checkpoint._write
+    def timed_write(self, prefix, *args, **kwargs):
+      if prefix.endswith(f"ckpt-{at}"):
+        threading.Timer(random.uniform(0, 0.02), die).start()
+      return write(self, prefix, *args, **kwargs)
+    train_lib.tf.train.Checkpoint._write = timed_write
+  config = train_lib.TrainConfig(
+      model_dir=model_dir, image_size=32, group_size=3, latent_size=6,
+      ratio="1:1:1:1", train_steps=8, checkpoint_every=2, live_reuse=2,
+      eval_groups_per_type=3, workers=1, sweep_faces=1, sweep_steps=2,
+      kl_warmup_steps=4)
+  train_lib.run(config, verbose=0, step_hooks=hooks)
+"""
+
+
+def _killable_run(tmp_path, model_dir, how="none", at=0):
+  script = tmp_path / "killable.py"
+  script.write_text(_KILLABLE)
+  return subprocess.run(
+      [sys.executable, str(script), str(model_dir), how, str(at)], cwd=REPO,
+      env={**os.environ, "PYTHONPATH": REPO}, capture_output=True, text=True,
+      timeout=300, check=False)
+
+
+def _final_weights(model_dir):
+  reader = tf.train.load_checkpoint(str(model_dir / "checkpoints"))
+  return {name: reader.get_tensor(name)
+          for name in reader.get_variable_to_shape_map()
+          if name.startswith("model/")}
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+  tmp_path = tmp_path_factory.mktemp("uninterrupted")
+  result = _killable_run(tmp_path, tmp_path / "run")
+  assert result.returncode == 0, result.stderr[-3000:]
+  return _final_weights(tmp_path / "run")
+
+
+def _assert_same_weights(weights, expected):
+  assert weights.keys() == expected.keys()
+  for name, value in expected.items():
+    # Same data, noise and optimizer state: only round-off may differ.
+    np.testing.assert_allclose(weights[name], value, rtol=1e-5, atol=1e-6,
+                               err_msg=name)
+
+
+def test_sigkill_at_a_random_step_resumes_to_the_same_weights(
+    tmp_path, uninterrupted):
+  step = random.randrange(3, 8)
+  killed = _killable_run(tmp_path, tmp_path / "run", "step", step)
+  assert killed.returncode == -signal.SIGKILL, (step, killed.stderr[-2000:])
+  resumed = _killable_run(tmp_path, tmp_path / "run")
+  assert resumed.returncode == 0, (step, resumed.stderr[-2000:])
+  last_saved = step // 2 * 2
+  assert f"ckpt-{last_saved} at step {last_saved}." in resumed.stdout, step
+  _assert_same_weights(_final_weights(tmp_path / "run"), uninterrupted)
+
+
+@pytest.mark.parametrize("how", ["before_index", "mid_write"])
+def test_sigkill_during_a_checkpoint_write_leaves_a_restorable_one(
+    tmp_path, uninterrupted, how):
+  killed = _killable_run(tmp_path, tmp_path / "run", how, 4)
+  assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+  resumed = _killable_run(tmp_path, tmp_path / "run")
+  assert resumed.returncode == 0, resumed.stderr[-2000:]
+  assert re.search(r"Resuming from .*ckpt-[24] at step [24]\.",
+                   resumed.stdout), resumed.stdout
+  assert not glob.glob(str(tmp_path / "run" / "checkpoints" / "*_temp*"))
+  _assert_same_weights(_final_weights(tmp_path / "run"), uninterrupted)
+
+
+def test_a_damaged_latest_checkpoint_falls_back_to_the_one_before(tmp_path):
+  config = tiny(tmp_path)
+  network = train_lib.validate(config)
+  model, checkpoint, manager = train_lib.build_model(config, network)
+  first = [v.numpy() for v in model.trainable_variables]
+  manager.save(checkpoint_number=2)
+  for variable in model.trainable_variables:
+    variable.assign(variable + 1.0)
+  manager.save(checkpoint_number=4)
+  with open(manager.latest_checkpoint + ".data-00000-of-00001", "r+b") as f:
+    f.truncate(100)  # A copy cut short.
+  said = []
+  restored = train_lib.restore_latest(checkpoint, manager, say=said.append)
+  assert restored.endswith("ckpt-2")
+  assert "ckpt-4 cannot be restored" in said[0]
+  for variable, value in zip(model.trainable_variables, first):
+    np.testing.assert_array_equal(variable.numpy(), value)
+  with open(restored + ".index", "wb") as f:
+    f.write(b"garbage")
+  with pytest.raises(ValueError, match="No checkpoint in .* can be restored"):
+    train_lib.restore_latest(checkpoint, manager, say=said.append)
