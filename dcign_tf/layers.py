@@ -87,17 +87,20 @@ class Encoder(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="dcign_tf")
 class NearestUpsampling(keras.layers.Layer):
-  """x2 nearest-neighbour upsampling of [B, H, W, C] as one resize op.
+  """x2 nearest-neighbour upsampling of [B, H, W, C] by broadcasting.
 
   The same values as keras.layers.UpSampling2D(2), which builds them from
   repeat ops whose reshapes lose the static height when the batch is
-  dynamic; the TFLite converter then cannot lower the next convolution.
+  dynamic (the TFLite converter then cannot lower the next convolution);
+  here only the batch is left dynamic. Not an image resize either: XLA on
+  CPU has no kernel for the resize's gradient.
   """
 
   def call(self, features):
-    height, width = features.shape[1], features.shape[2]
-    return keras.ops.image.resize(features, (2 * height, 2 * width),
-                                  interpolation="nearest")
+    height, width, channels = features.shape[1:]
+    doubled = features[:, :, None, :, None, :] * keras.ops.ones(
+        (1, 1, 2, 1, 2, 1), dtype=features.dtype)
+    return keras.ops.reshape(doubled, (-1, 2 * height, 2 * width, channels))
 
   def compute_output_shape(self, input_shape):
     batch, height, width, channels = input_shape

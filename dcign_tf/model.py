@@ -163,6 +163,11 @@ class DCIGN(keras.Model):
       return tf.constant(0, tf.int64)
     return tf.cast(self.optimizer.iterations, tf.int64)
 
+  def batch_images(self, data):
+    """Images in one replica's share of a batch (K * G)."""
+    shape = tf.shape(data["images"])
+    return shape[0] * shape[1]
+
   def posterior_noise(self, images_per_replica, latent_size):
     """Standard normal noise [B, N] for this replica's images.
 
@@ -174,8 +179,11 @@ class DCIGN(keras.Model):
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     replica = 0 if context is None else context.replica_id_in_sync_group
     key = tf.stack([tf.constant(self.seed or 0, tf.int64), self.step()])
+    # Philox by name: the default "auto_select" draws other numbers under
+    # XLA than without it.
     noise = tf.random.stateless_normal(
-        tf.stack([images_per_replica * replicas, latent_size]), seed=key)
+        tf.stack([images_per_replica * replicas, latent_size]), seed=key,
+        alg="philox")
     start = tf.cast(replica, tf.int32) * images_per_replica
     return noise[start:start + images_per_replica]
 
@@ -187,12 +195,14 @@ class DCIGN(keras.Model):
         self.kl_warmup_steps)
     return self.beta * tf.minimum(progress, 1.0)
 
-  def objective(self, data, sample=True):
+  def objective(self, data, sample=True, noise=None):
     """Per-batch losses for a grouped batch, before replica scaling.
 
     Args:
       data: a pipeline batch (images [K, G, S, S, C], group_type [K]).
       sample: draw z from the posterior (training) or use its mean.
+      noise: the standard normal noise [K * G, N] of the samples (default
+        `posterior_noise`).
 
     Returns:
       dict of scalar tensors (loss is the mean over images of
@@ -210,8 +220,9 @@ class DCIGN(keras.Model):
     distribution = self.encode(flat_images)
     if sample:
       # Reparameterised: z = mean + stddev * noise.
-      noise = self.posterior_noise(tf.shape(flat_images)[0],
-                                   self.network.latent_size)
+      if noise is None:
+        noise = self.posterior_noise(tf.shape(flat_images)[0],
+                                     self.network.latent_size)
       latents = distribution.mean() + distribution.stddev() * noise
     else:
       latents = distribution.mean()
@@ -244,14 +255,16 @@ class DCIGN(keras.Model):
         "invariance": invariance,
     }, decoder_latents
 
-  def compute_gradients(self, data):
+  def compute_gradients(self, data, noise=None):
     """(gradients, loss terms) of one replica's share of a global batch.
 
     No variable changes, so a training loop may compile this alone with
-    XLA and apply the gradients (a cross-replica sum) outside it.
+    XLA and apply the gradients (a cross-replica sum) outside it. Pass the
+    `posterior_noise` in when compiling: XLA's random kernels draw other
+    numbers from the same seed than TensorFlow's.
     """
     with tf.GradientTape() as tape:
-      values, _ = self.objective(data, sample=True)
+      values, _ = self.objective(data, sample=True, noise=noise)
       # Keras 3's optimizer sums gradients over replicas (DESIGN.md traps):
       # divide so R replicas make the same update as one device.
       replicas = tf.distribute.get_strategy().num_replicas_in_sync

@@ -51,7 +51,9 @@ class StepRunner:
       gradients = tf.function(gradients, jit_compile=True)
 
     def replica_step(data, stop):
-      grads, values = gradients(data)
+      noise = model.posterior_noise(model.batch_images(data),
+                                    model.network.latent_size)
+      grads, values = gradients(data, noise)
       model.apply_step_gradients(grads, values)
       # An identity per replica, so the flags can be summed over replicas.
       return {**values, "stop": tf.identity(stop)}

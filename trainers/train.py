@@ -68,7 +68,9 @@ _OPTIMIZER = flags.DEFINE_string("optimizer", "paper", "paper (Adam, beta2 "
 _LEARNING_RATE = flags.DEFINE_float("learning_rate", 5e-4, "Learning rate.")
 _TRAIN_STEPS = flags.DEFINE_integer("train_steps", 1000, "Training steps.")
 _CHECKPOINT_EVERY = flags.DEFINE_integer(
-    "checkpoint_every", 100, "Steps per checkpoint (and per Keras epoch).")
+    "checkpoint_every", 100, "Steps per checkpoint (weights, optimizer and "
+    "step; the data and the noise follow from the step, so a rerun after a "
+    "kill anywhere ends with the weights of an uninterrupted run).")
 _EVAL_GROUPS = flags.DEFINE_integer("eval_groups_per_type", 40,
                                     "Test groups per type to score.")
 _STRATEGY = flags.DEFINE_enum(
@@ -77,6 +79,14 @@ _STRATEGY = flags.DEFINE_enum(
     "several, else one device), one_device, mirrored, or multi_worker (the "
     "cluster in TF_CONFIG). --groups_per_batch must split into whole groups "
     "per replica.")
+_MIXED_PRECISION = flags.DEFINE_enum(
+    "mixed_precision", "none", ["none", "bfloat16", "float16"],
+    "Reduced-precision compute for convolutions and linear layers: bfloat16 "
+    "(a GPU, or a CPU with AVX512-BF16/AMX), float16 with loss scaling (GPU "
+    "only), or none. Variables, latents and losses stay float32.")
+_JIT_COMPILE = flags.DEFINE_bool(
+    "jit_compile", False, "Compile each replica's forward and backward pass "
+    "with XLA.")
 _EXPORT = flags.DEFINE_bool(
     "export", True, "Export the encoder and decoder for TF Serving at the end "
     "(as export.saved_model does).")
@@ -118,6 +128,7 @@ def config_from_flags() -> train_lib.TrainConfig:
       mirror_odd_factors=tuple(_MIRROR_ODD_FACTORS.value),
       range_warmup_steps=_RANGE_WARMUP_STEPS.value,
       live_reuse=_LIVE_REUSE.value, strategy=_STRATEGY.value,
+      mixed_precision=_MIXED_PRECISION.value, jit_compile=_JIT_COMPILE.value,
       warmup_ranges=warmup_ranges_from_flags(values),
       optimizer=_OPTIMIZER.value,
       learning_rate=_LEARNING_RATE.value, train_steps=_TRAIN_STEPS.value,
@@ -142,6 +153,10 @@ def main(argv):
     # 128 + SIGTERM, as a process killed by it would report.
     print(f"pre-empted: {error}", file=sys.stderr)
     cli.exit_now(143)
+  if "sweeps" not in metrics:  # A non-chief worker: the chief reports.
+    print(f"Worker done after {metrics['steps']} steps; the chief writes the "
+          "results.")
+    return
   print(json.dumps({k: v for k, v in metrics.items() if k != "sweeps"},
                    indent=2))
   print("Sweeps: " + ", ".join(metrics["sweeps"]))

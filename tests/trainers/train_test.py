@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 
 from dcign_tf import model as model_lib
+from dcign_tf import precision
 from dcign_tf.data import factors
 from trainers import train_lib
 
@@ -103,6 +104,8 @@ def test_vae_baseline_scores_its_most_varying_latents(tmp_path):
     (dict(live_reuse=2, data="prepared"), "live_reuse=2 applies to live data"),
     (dict(live_reuse=17), "from 1 to 16, got reuse=17"),
     (dict(strategy="tpu"), "Unknown strategy 'tpu'; allowed: auto, one_device"),
+    (dict(mixed_precision="float16"), "float16 needs a GPU"),
+    (dict(mixed_precision="fp8"), "Unknown mixed precision 'fp8'"),
     (dict(warmup_ranges=factors.FactorRanges(azimuth=(-100, 30))),
      r"warm-up range of azimuth \[-100, 30\] leaves its full range "
      r"\[-90, 90\]"),
@@ -180,6 +183,7 @@ import sys
 import numpy as np
 import tensorflow as tf
 from dcign_tf import model as model_lib
+from dcign_tf import precision
 from dcign_tf.data import factors
 original = model_lib.DCIGN.objective
 def poisoned(self, data, sample=True):
@@ -409,3 +413,15 @@ def test_a_damaged_latest_checkpoint_falls_back_to_the_one_before(tmp_path):
     f.write(b"garbage")
   with pytest.raises(ValueError, match="No checkpoint in .* can be restored"):
     train_lib.restore_latest(checkpoint, manager, say=said.append)
+
+
+@pytest.mark.skipif(
+    not precision.cpu_flags() & set(precision.BFLOAT16_CPU_FLAGS),
+    reason="this CPU has no bfloat16 instructions (the trainer refuses)")
+def test_bfloat16_and_xla_train_and_evaluate_in_float32(tmp_path):
+  metrics = train_lib.run(tiny(tmp_path, mixed_precision="bfloat16",
+                               jit_compile=True), verbose=0)
+  assert metrics["steps"] == 2 and 0 < metrics["test_mse_per_pixel"] < 1
+  config, model = train_lib.load_trained(str(tmp_path))
+  assert config.mixed_precision == "none"  # Evaluation and export.
+  assert model.encoder.stages[0].compute_dtype == "float32"
