@@ -299,14 +299,24 @@ def live_groups(source: groups.GroupSource, ratio=factors.PAPER_RATIO,
     # past their reuse window; a bounded look-ahead keeps the pool busy.
     rendered, upcoming = {}, collections.deque()
 
-    def look_ahead():
-      index = next(wanted)
-      upcoming.append(index)
+    def render(index):
       if index not in rendered:
         task_source, group_task = task(index)
         rendered[index] = (
             task_source.example(group_task) if pool is None else
             pool.apply_async(task_source.example, (group_task,)))
+
+    def look_ahead():
+      index = next(wanted)
+      upcoming.append(index)
+      render(index)
+      if pool is not None and reuse > 1:
+        # The first slots of a window use groups from all over it: render
+        # the next window in order while this one is used, so the pool
+        # works at a steady rate instead of in bursts at window starts.
+        first = (index // window + 1) * window
+        for later in range(first, first + window):
+          render(later)
 
     for _ in range(4 * max(1, num_workers) * reuse):
       look_ahead()
