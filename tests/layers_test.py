@@ -89,3 +89,44 @@ def test_decoder_keeps_static_shapes_under_a_dynamic_batch():
   traced = tf.function(decoder, input_signature=[
       tf.TensorSpec([None, 4], tf.float32)]).get_concrete_function()
   assert traced.structured_outputs.shape.as_list() == [None, 32, 32, 1]
+
+
+@pytest.mark.parametrize("padding,filters", [("valid", 1), ("same", 1),
+                                             ("valid", 3)])
+def test_narrow_conv_equals_conv2d_values_and_gradients(padding, filters):
+  features = tf.random.stateless_normal([2, 9, 9, 5], seed=[1, 2])
+  narrow = layers.NarrowConv2D(filters, 3, padding=padding,
+                               activation="relu")
+  reference = keras.layers.Conv2D(filters, 3, padding=padding,
+                                  activation="relu")
+  narrow.build(features.shape)
+  reference.build(features.shape)
+  narrow.kernel.assign(tf.random.stateless_normal(narrow.kernel.shape,
+                                                  seed=[3, 4]))
+  narrow.bias.assign(tf.fill([filters], 0.1))
+  reference.set_weights([narrow.kernel.numpy(), narrow.bias.numpy()])
+  outputs, gradients = [], []
+  for layer in (narrow, reference):
+    with tf.GradientTape() as tape:
+      tape.watch(features)
+      output = layer(features)
+      # A weighting that makes every output pixel's gradient different.
+      loss = tf.reduce_sum(output * tf.reshape(
+          tf.range(tf.size(output), dtype=tf.float32), output.shape) / 100.0)
+    outputs.append(output.numpy())
+    gradients.append([g.numpy() for g in tape.gradient(
+        loss, [features, layer.kernel, layer.bias])])
+  assert outputs[0].shape == outputs[1].shape == narrow.compute_output_shape(
+      features.shape)
+  np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-5, atol=1e-5)
+  for mine, theirs in zip(*gradients):
+    np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-4)
+
+
+def test_the_decoder_makes_its_image_with_a_narrow_conv():
+  decoder = layers.Decoder(configs.preset("paper", image_size=150))
+  assert isinstance(decoder.stages[-1], layers.NarrowConv2D)
+  assert decoder.stages[-1].filters == 1
+  # The 48- and 96-filter stages stay plain convolutions.
+  assert all(type(stage) is keras.layers.Conv2D  # pylint: disable=unidiomatic-typecheck
+             for stage in decoder.stages[1:-1:2])

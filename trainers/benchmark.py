@@ -2,6 +2,15 @@ r"""Speed benchmarks that print figures (see the issues' targets).
 
   python -m trainers.benchmark --what=render
   python -m trainers.benchmark --what=export
+  python -m trainers.benchmark --what=train
+
+--what=train prints, for the `paper` (150 px) and `small` (64 px) presets
+  and each of float32, XLA, bfloat16 and bfloat16 + XLA: ms per step,
+  images per second, the FLOP rate achieved (FLOPs counted from the
+  layers) against a large matmul's in the same run, the prepared input
+  pipeline's images per second alone, and the peak resident memory of the
+  preset and of a faces_quick.flags run; then the issue's targets
+  (trainers.train_benchmark_lib).
 
 --what=export prints, at 64 and 150 px, the per-image latency at batch 1 and
   32 of the encoder and decoder SavedModels and of each TFLite variant on 1
@@ -17,16 +26,21 @@ r"""Speed benchmarks that print figures (see the issues' targets).
               cores at that per-core rate.
 """
 
+import json
 import os
+import sys
 import tempfile
 import time
 
 from absl import logging
 from absl import flags
 import numpy as np
+import tensorflow as tf
 
 from export import benchmark_lib
 from trainers import cli
+from trainers import train_benchmark_lib
+from dcign_tf import precision
 from dcign_tf.data import factors
 from dcign_tf.data import faces_dataset
 from dcign_tf.data import groups
@@ -35,8 +49,20 @@ from dcign_tf.graphics import renderer
 PAPER_IMAGES = (4 * faces_dataset.PAPER_TRAIN_GROUPS_PER_TYPE +
                 4 * faces_dataset.PAPER_TEST_GROUPS_PER_TYPE) * 20
 
-_WHAT = flags.DEFINE_enum("what", "render", ["render", "export"],
-                          "What to measure.")
+_WHAT = flags.DEFINE_enum("what", "render",
+                          ["render", "export", "train", "train_preset"],
+                          "What to measure (train_preset: one preset, for "
+                          "--what=train's child processes).")
+_PRESETS = flags.DEFINE_list("presets", ["paper", "small"],
+                             "--what=train: network presets to measure.")
+_VARIANTS = flags.DEFINE_list(
+    "variants", list(train_benchmark_lib.VARIANTS),
+    "--what=train: variants to measure.")
+_STEPS = flags.DEFINE_integer("steps", 3, "--what=train: timed steps per "
+                              "variant (after two warm-up steps).")
+_QUICK_STEPS = flags.DEFINE_integer(
+    "quick_rss_steps", 250, "--what=train: steps of the faces_quick.flags "
+    "run whose peak memory is measured (0 skips it).")
 _IMAGE_SIZES = flags.DEFINE_list("image_sizes", ["64", "150"],
                                  "Image sizes to measure.")
 _SECONDS = flags.DEFINE_float("seconds", 5.0,
@@ -126,11 +152,131 @@ def export_main():
     print("  " + line)
 
 
+def train_preset_main():
+  """One preset's rows as JSON lines (run as a child, so its memory is
+  measured alone)."""
+  preset = _PRESETS.value[0]
+  network = train_benchmark_lib.network_for(preset)
+  flops = train_benchmark_lib.training_flops_per_image(network)
+  for variant in _VARIANTS.value:
+    seconds = train_benchmark_lib.step_time(preset, variant, _STEPS.value)
+    print("ROW " + json.dumps({
+        "preset": preset, "variant": variant, "ms": 1000 * seconds,
+        "images_per_s": train_benchmark_lib.GROUP_SIZE / seconds,
+        "flops_per_step": flops * train_benchmark_lib.GROUP_SIZE,
+    }), flush=True)
+  print("INPUT " + json.dumps({"preset": preset, "images_per_s":
+                               train_benchmark_lib.input_rate(
+                                   preset, _SECONDS.value)}), flush=True)
+
+
+def _check_train_flags():
+  for preset in _PRESETS.value:
+    if preset not in train_benchmark_lib.PRESETS:
+      raise ValueError(f"Unknown preset {preset!r}; allowed: "
+                       f"{', '.join(train_benchmark_lib.PRESETS)}.")
+  for variant in _VARIANTS.value:
+    if variant not in train_benchmark_lib.VARIANTS:
+      raise ValueError(f"Unknown variant {variant!r}; allowed: "
+                       f"{', '.join(train_benchmark_lib.VARIANTS)}.")
+  bfloat16 = [v for v in _VARIANTS.value if v.startswith("bfloat16")]
+  if bfloat16:
+    precision.check_supported("bfloat16", len(
+        tf.config.list_physical_devices("GPU")))
+  if _STEPS.value < 1 or _QUICK_STEPS.value < 0:
+    raise ValueError(f"--steps must be >= 1 and --quick_rss_steps >= 0, got "
+                     f"{_STEPS.value} and {_QUICK_STEPS.value}.")
+
+
+def train_main():
+  _check_train_flags()
+  gpus = tf.config.list_physical_devices("GPU")
+  device = (f"{len(gpus)} GPU(s), measured on the first" if gpus else
+            f"CPU only ({os.cpu_count()} cores)")
+  print(f"dcign_tf training benchmark: {device}. One group of "
+        f"{train_benchmark_lib.GROUP_SIZE} images per step on a batch in "
+        "memory; FLOPs counted from the layers (forward, weight and input "
+        "gradients).", flush=True)
+  rates = {"float32": train_benchmark_lib.matmul_rate(tf.float32)}
+  if any(v.startswith("bfloat16") for v in _VARIANTS.value):
+    rates["bfloat16"] = train_benchmark_lib.matmul_rate(tf.bfloat16)
+  print("Large matmul (4096 x 4096): " + ", ".join(
+      f"{name} {rate / 1e9:.1f} GFLOP/s" for name, rate in rates.items()),
+        flush=True)
+  print(f"{'preset':<7} {'variant':<13} {'ms/step':>9} {'images/s':>9} "
+        f"{'GFLOP/step':>10} {'GFLOP/s':>8} {'% of matmul':>11}",
+        flush=True)
+  rows, inputs, peaks = [], {}, {}
+  environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
+      [os.getcwd(), os.environ.get("PYTHONPATH", "")])}
+
+  def show(line):
+    if line.startswith("ROW "):
+      row = json.loads(line[4:])
+      rate = row["flops_per_step"] / (row["ms"] / 1000)
+      reference = rates["bfloat16" if row["variant"].startswith("bfloat16")
+                        else "float32"]
+      row["share"] = rate / reference
+      rows.append(row)
+      print(f"{row['preset']:<7} {row['variant']:<13} {row['ms']:>9.1f} "
+            f"{row['images_per_s']:>9.1f} {row['flops_per_step'] / 1e9:>10.1f}"
+            f" {rate / 1e9:>8.1f} {100 * row['share']:>10.0f}%", flush=True)
+    elif line.startswith("INPUT "):
+      value = json.loads(line[6:])
+      inputs[value["preset"]] = value["images_per_s"]
+
+  for preset in _PRESETS.value:
+    status, _, peaks[preset] = train_benchmark_lib.peak_tree_rss(
+        [sys.executable, "-m", "trainers.benchmark", "--what=train_preset",
+         f"--presets={preset}", f"--variants={','.join(_VARIANTS.value)}",
+         f"--steps={_STEPS.value}", f"--seconds={_SECONDS.value}"],
+        env=environment, on_line=show)
+    if status:
+      raise RuntimeError(f"The {preset} measurement failed (exit {status}); "
+                         "rerun with --what=train_preset --presets="
+                         f"{preset} to see why.")
+  print()
+  for preset, rate in inputs.items():
+    fastest = max(r["images_per_s"] for r in rows if r["preset"] == preset)
+    print(f"Input pipeline alone, {preset} "
+          f"({train_benchmark_lib.PRESETS[preset]['image_size']} px, "
+          f"prepared data): {rate:.0f} images/s, {rate / fastest:.1f}x the "
+          "fastest training variant.")
+  quick = None
+  if _QUICK_STEPS.value:
+    with tempfile.TemporaryDirectory() as model_dir:
+      status, _, quick = train_benchmark_lib.peak_tree_rss(
+          [sys.executable, "-m", "trainers.train",
+           "--flagfile=faces_quick.flags", f"--model_dir={model_dir}",
+           f"--train_steps={_QUICK_STEPS.value}",
+           f"--checkpoint_every={_QUICK_STEPS.value}", "--noexport"],
+          env=environment)
+    if status:
+      raise RuntimeError(f"The faces_quick.flags run failed (exit {status}).")
+  for preset, peak in peaks.items():
+    print(f"Peak resident memory, {preset} preset (all its variants, process "
+          f"tree): {peak / 2**30:.2f} GiB")
+  if quick is not None:
+    print(f"Peak resident memory, faces_quick.flags ({_QUICK_STEPS.value} "
+          f"steps, evaluation and sweeps; process tree): "
+          f"{quick / 2**30:.2f} GiB")
+  print("\nTargets:")
+  for line in train_benchmark_lib.verdicts(rows, inputs, peaks, quick,
+                                           bool(gpus)):
+    print("  " + line)
+
+
 def main(argv):
   del argv
   logging.set_verbosity(logging.ERROR)
   if _WHAT.value == "export":
     export_main()
+    return
+  if _WHAT.value == "train":
+    train_main()
+    return
+  if _WHAT.value == "train_preset":
+    train_preset_main()
     return
   faces_dataset.tfds.disable_progress_bar()
   cores = _WORKERS.value or os.cpu_count() or 1

@@ -4,7 +4,10 @@ import os
 import subprocess
 import sys
 
+from dcign_tf import configs
 from trainers import benchmark
+from trainers import train_benchmark_lib
+from trainers import train_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -49,3 +52,71 @@ def test_export_benchmark_prints_every_runtime_and_the_targets():
              if "target" in line]
   assert len(targets) == 2 + 4
   assert all(line.rstrip().endswith(("PASS", "MISS")) for line in targets)
+
+
+def test_training_flops_are_counted_from_the_layers():
+  network = configs.NetworkConfig(
+      image_size=16, latent_size=6, encoder_filters=(4,), encoder_kernels=(3,),
+      decoder_filters=(), decoder_kernels=(3,), padding="same")
+  # Encoder conv 16x16x(3x3x1 -> 4), two heads from 8x8x4, the decoder's
+  # linear layer to 8x8x4 and its conv 16x16x(3x3x4 -> 1); multiply-adds
+  # count 2 FLOPs.
+  forward = (2 * 16 * 16 * 9 * 4 + 2 * 2 * 8 * 8 * 4 * 6 + 2 * 6 * 8 * 8 * 4
+             + 2 * 16 * 16 * 9 * 4)
+  assert train_lib.forward_flops_per_image(network) == forward
+  # Weight gradients cost a forward pass, input gradients one more but for
+  # the first layer, whose input (the image) needs none.
+  assert train_benchmark_lib.training_flops_per_image(network) == (
+      3 * forward - 2 * 16 * 16 * 9 * 4)
+
+
+_ALLOCATES = r"""
+import subprocess, sys, time
+block = bytearray(200 * 2**20)
+child = subprocess.Popen([sys.executable, "-c",
+    "import time; b = bytearray(150 * 2**20); time.sleep(2)"])
+time.sleep(1.5)
+print("done", flush=True)
+child.wait()
+"""
+
+
+def test_peak_memory_covers_the_process_tree():
+  status, lines, peak = train_benchmark_lib.peak_tree_rss(
+      [sys.executable, "-c", _ALLOCATES], poll_seconds=0.1)
+  assert status == 0 and lines == ["done"]
+  assert 350 * 2**20 < peak < 1000 * 2**20
+
+
+def test_matmul_rate_is_a_rate():
+  assert 1e8 < train_benchmark_lib.matmul_rate(size=256, seconds=0.1) < 1e15
+
+
+def test_train_benchmark_prints_every_variant_and_the_targets():
+  result = subprocess.run(
+      [sys.executable, "-m", "trainers.benchmark", "--what=train",
+       "--presets=tiny", "--variants=float32,xla", "--steps=1",
+       "--quick_rss_steps=0", "--seconds=0.2"],
+      cwd=REPO, env={**os.environ, "PYTHONPATH": REPO}, capture_output=True,
+      text=True, timeout=600, check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  rows = [line.split() for line in result.stdout.splitlines()
+          if line.startswith("tiny ")]
+  assert [row[1] for row in rows] == ["float32", "xla"]
+  for row in rows:
+    assert all(float(value) > 0 for value in row[2:6])
+  assert "Input pipeline alone, tiny (32 px, prepared data)" in result.stdout
+  assert "Peak resident memory, tiny preset" in result.stdout
+  targets = result.stdout.split("Targets:")[1].strip().splitlines()
+  assert any("GPU" in line for line in targets)
+  assert all(line.rstrip().endswith(("PASS", "MISS", "NOT MEASURED"))
+             for line in targets)
+
+
+def test_train_benchmark_names_a_bad_preset():
+  result = subprocess.run(
+      [sys.executable, "-m", "trainers.benchmark", "--what=train",
+       "--presets=huge"], cwd=REPO, env={**os.environ, "PYTHONPATH": REPO},
+      capture_output=True, text=True, timeout=300, check=False)
+  assert result.returncode == 2
+  assert "Unknown preset 'huge'; allowed: paper, small, tiny" in result.stderr

@@ -425,3 +425,20 @@ def test_bfloat16_and_xla_train_and_evaluate_in_float32(tmp_path):
   config, model = train_lib.load_trained(str(tmp_path))
   assert config.mixed_precision == "none"  # Evaluation and export.
   assert model.encoder.stages[0].compute_dtype == "float32"
+
+
+@pytest.mark.parametrize("tf_config,message", [
+    (None, "needs the cluster in the TF_CONFIG environment variable"),
+    ("{not json", "TF_CONFIG is not valid JSON"),
+    ('{"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:1"]}, "task": '
+     '{"type": "worker", "index": 0}}', "TF_CONFIG names 127.0.0.1:1 twice"),
+])
+def test_a_bad_cluster_is_refused_before_anything_is_written(
+    tmp_path, monkeypatch, tf_config, message):
+  if tf_config is None:
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+  else:
+    monkeypatch.setenv("TF_CONFIG", tf_config)
+  with pytest.raises(ValueError, match=message):
+    train_lib.run(tiny(tmp_path / "run", strategy="multi_worker"), verbose=0)
+  assert not (tmp_path / "run").exists()
