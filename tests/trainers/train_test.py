@@ -11,11 +11,13 @@ import sys
 
 import numpy as np
 import pytest
+import scipy.io
 import tensorflow as tf
 
 from dcign_tf import model as model_lib
 from dcign_tf import precision
 from dcign_tf.data import factors
+from dcign_tf.graphics import mesh as mesh_lib
 from trainers import train_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -131,8 +133,8 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(
     tmp_path, monkeypatch):
   original = model_lib.DCIGN.objective
 
-  def poisoned(self, data, sample=True):
-    values, latents = original(self, data, sample)
+  def poisoned(self, data, sample=True, noise=None):
+    values, latents = original(self, data, sample, noise)
     values = dict(values)
     values["loss"] = tf.where(self.optimizer.iterations >= 3,
                               tf.constant(np.nan, values["loss"].dtype),
@@ -183,11 +185,10 @@ import sys
 import numpy as np
 import tensorflow as tf
 from dcign_tf import model as model_lib
-from dcign_tf import precision
 from dcign_tf.data import factors
 original = model_lib.DCIGN.objective
-def poisoned(self, data, sample=True):
-  values, latents = original(self, data, sample)
+def poisoned(self, data, sample=True, noise=None):
+  values, latents = original(self, data, sample, noise)
   values = dict(values)
   values["loss"] = tf.where(self.optimizer.iterations >= 1,
                             tf.constant(np.nan, values["loss"].dtype),
@@ -441,4 +442,58 @@ def test_a_bad_cluster_is_refused_before_anything_is_written(
     monkeypatch.setenv("TF_CONFIG", tf_config)
   with pytest.raises(ValueError, match=message):
     train_lib.run(tiny(tmp_path / "run", strategy="multi_worker"), verbose=0)
+  assert not (tmp_path / "run").exists()
+
+
+def _sphere_head(rows=6, cols=8):
+  vertices, triangles = mesh_lib.uv_sphere(rows=rows, cols=cols)
+  return vertices.astype(np.float64) * [0.8, 1.0, 0.9], triangles
+
+
+def _write_face_model(kind, folder):
+  """A tiny face model in each format users own, as its spec."""
+  rng = np.random.default_rng(0)
+  mean, triangles = _sphere_head()
+  modes = rng.normal(scale=0.05, size=(2,) + mean.shape)
+  folder.mkdir()
+  if kind == "npz":
+    path = folder / "model.npz"
+    np.savez(path, mean=mean, shape_basis=modes, triangles=triangles)
+    return f"npz:{path}"
+  if kind == "bfm":  # The Basel Face Model's 01_MorphableModel.mat keys.
+    path = folder / "01_MorphableModel.mat"
+    scipy.io.savemat(str(path), dict(
+        shapeMU=mean.reshape(-1, 1) * 1e5, shapePC=modes.reshape(2, -1).T,
+        shapeEV=np.array([[1.0], [0.5]]),
+        texMU=np.full((mean.size, 1), 150.0),
+        texPC=rng.normal(size=(mean.size, 1)), texEV=np.array([[1.0]]),
+        tl=(triangles + 1).astype(np.float64)))
+    return f"bfm:{path}"
+  # An OBJ blendshape folder: a neutral mesh and identity meshes.
+  def obj(vertices):
+    return "\n".join([f"v {x} {y} {z}" for x, y, z in vertices] +
+                     [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in triangles])
+  (folder / "generic_neutral_mesh.obj").write_text(obj(mean))
+  for index, mode in enumerate(modes):
+    (folder / f"identity{index:03d}.obj").write_text(obj(mean + mode))
+  return f"obj:{folder}"
+
+
+@pytest.mark.parametrize("kind", ["npz", "bfm", "obj"])
+def test_trains_on_a_face_model_the_user_owns(tmp_path, kind):
+  spec = _write_face_model(kind, tmp_path / "model")
+  metrics = train_lib.run(tiny(tmp_path / "run", face_model=spec),
+                          verbose=0)
+  assert metrics["steps"] == 2
+  assert train_lib.read_config(str(tmp_path / "run")).face_model == spec
+  # Groups are rendered from that model: two shape modes (and the BFM
+  # file's one albedo mode).
+  source = train_lib.group_source(tiny(tmp_path, face_model=spec))
+  assert source.model().identity_size == {"npz": 2, "bfm": 3, "obj": 2}[kind]
+
+
+def test_a_face_model_that_is_not_there_is_refused_before_training(tmp_path):
+  with pytest.raises(ValueError, match="missing.mat"):
+    train_lib.run(tiny(tmp_path / "run", face_model=f"bfm:{tmp_path}/"
+                       "missing.mat"), verbose=0)
   assert not (tmp_path / "run").exists()
