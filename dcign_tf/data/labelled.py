@@ -224,6 +224,7 @@ class LabelledGroups:
     self.intrinsic = tuple(n for n in factor_names if n not in designated)
     self.group_types = designated + (INTRINSIC,)
     self.num_images = labels.shape[0]
+    self.labels = labels
 
     columns = [_dense_codes(labels[:, c]) for c in range(labels.shape[1])]
     codes = np.stack([code for code, _ in columns], axis=1)

@@ -361,3 +361,71 @@ def live_dataset(source: groups.GroupSource, ratio=factors.PAPER_RATIO,
                           first_step, groups_per_batch, reuse, sharding),
       output_signature=group_signature(source))
   return _finish(dataset, share)
+
+
+def slot_group_types(designated, slots=None) -> np.ndarray:
+  """The model's group type (factors.GroupType) of each labelled group type.
+
+  A labelled dataset's designated factors take the model's factor slots
+  (`slots`, default: the factors' own names, which must then be azimuth,
+  elevation or light), in order; its intrinsic groups stay intrinsic.
+  """
+  slots = tuple(designated if slots is None else slots)
+  if len(slots) != len(designated) or len(set(slots)) != len(slots) or (
+      not set(slots) <= set(factors.FACTORS)):
+    raise ValueError(
+        f"The designated factors {list(designated)} need one distinct model "
+        f"slot each from {', '.join(factors.FACTORS)}; got {list(slots)}.")
+  return np.array([factors.FACTORS.index(s) for s in slots] +
+                  [int(factors.GroupType.INTRINSIC)], np.int32)
+
+
+def labelled_dataset(images: np.ndarray, groups_of_labels, weights,
+                     groups_per_batch: int = 1, seed: int = 0,
+                     first_step: int = 0, sharding: Sharding = Sharding(),
+                     slots=None) -> tf.data.Dataset:
+  """K-group batches selected from a labelled dataset (`labelled`).
+
+  Args:
+    images: uint8 [N, S, S, C], the dataset's images.
+    groups_of_labels: a `labelled.LabelledGroups` over their labels.
+    weights: one weight per labelled group type (designated factors, then
+      intrinsic), checked against the labels before any read.
+    groups_per_batch: K, groups per global batch.
+    seed: group index i is drawn from (seed, i) alone, so batch n is the
+      same whether the stream started at 0 or at `first_step` = n.
+    first_step: the first global batch.
+    sharding: which replicas' shares to yield (see `Sharding`).
+    slots: the model factor slot of each designated factor (see
+      `slot_group_types`).
+
+  Elements: images float32 [K/R, G, S, S, C] in [0, 1], group_type int32
+  [K/R] (model group types), labels int64 [K/R, G, F].
+  """
+  share = sharding.groups_per_replica(groups_per_batch)
+  weights = groups_of_labels.check_ratio(weights)
+  model_types = slot_group_types(groups_of_labels.designated, slots)
+  if images.ndim != 4 or images.shape[1] != images.shape[2] or (
+      len(images) != groups_of_labels.num_images):
+    raise ValueError(f"images must be [N, S, S, C] with N = "
+                     f"{groups_of_labels.num_images} labelled images; got "
+                     f"{images.shape}.")
+  labels = groups_of_labels.labels
+  size, channels = images.shape[1], images.shape[3]
+  count = groups_of_labels.group_size
+
+  def generate():
+    for slot in sharding.slots(groups_per_batch, first_step):
+      group_type, indices = groups_of_labels.group(slot, seed, weights)
+      yield {"images": images[indices],
+             "group_type": model_types[group_type],
+             "labels": labels[indices].astype(np.int64)}
+
+  dataset = tf.data.Dataset.from_generator(generate, output_signature={
+      "images": tf.TensorSpec((count, size, size, channels), tf.uint8),
+      "group_type": tf.TensorSpec((), tf.int32),
+      "labels": tf.TensorSpec((count, labels.shape[1]), tf.int64)})
+  return dataset.batch(share, drop_remainder=True).map(
+      lambda batch: {**batch, "images": tf.cast(batch["images"], tf.float32)
+                     / 255.0}, num_parallel_calls=tf.data.AUTOTUNE
+  ).prefetch(tf.data.AUTOTUNE)
