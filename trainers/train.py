@@ -24,6 +24,20 @@ from trainers import data_flags
 from trainers import train_lib
 
 data_flags.define_flags()
+_DATASET = flags.DEFINE_enum(
+    "dataset", "faces", ["faces", "npz", "chairs"],
+    "faces (rendered by dcign_tf), npz (a .npz in the dSprites layout: imgs, "
+    "latents_classes) or chairs (the 3D chairs of Aubry et al., prepared "
+    "from the manual-download folder).")
+_DATASET_PATH = flags.DEFINE_string(
+    "dataset_path", None, "--dataset=npz: the .npz file; --dataset=chairs: "
+    "the folder holding rendered_chairs.tar or rendered_chairs/.")
+_FACTOR_NAMES = flags.DEFINE_list(
+    "factor_names", [], "--dataset=npz: names of the label columns (default "
+    "dSprites': color, shape, scale, orientation, position_x, position_y).")
+_DESIGNATED = flags.DEFINE_list(
+    "designated", [], "Labelled datasets: the factors that get a latent, in "
+    "order (z1, z2, z3); every other factor is intrinsic. chairs: azimuth.")
 _MODEL_DIR = flags.DEFINE_string("model_dir", "outputs/faces",
                                  "Where checkpoints, logs and results go.")
 _RATIO = flags.DEFINE_string("ratio", "1:1:1:10", "Group-type weights "
@@ -114,7 +128,10 @@ def warmup_ranges_from_flags(values):
 def config_from_flags() -> train_lib.TrainConfig:
   values = flags.FLAGS
   return train_lib.TrainConfig(
-      model_dir=_MODEL_DIR.value, image_size=values.image_size,
+      model_dir=_MODEL_DIR.value, dataset=_DATASET.value,
+      dataset_path=_DATASET_PATH.value,
+      factor_names=tuple(_FACTOR_NAMES.value),
+      designated=tuple(_DESIGNATED.value), image_size=values.image_size,
       group_size=values.group_size, face_model=values.face_model,
       ranges=data_flags.ranges_from_flags(values),
       data_seed=values.data_seed, ratio=_RATIO.value,
@@ -143,6 +160,11 @@ def main(argv):
     config = config_from_flags()
     export_dir = (_EXPORT_DIR.value or
                   saved_model_lib.default_export_dir(config.model_dir))
+    if _EXPORT.value and config.dataset != "faces":
+      raise ValueError(f"--export with --dataset={config.dataset}: the "
+                       "exports' warm-up and calibration render faces; pass "
+                       "--noexport (exports of labelled-dataset models are "
+                       "not supported yet).")
     if _EXPORT.value:  # Refused before training, not after.
       saved_model_lib.check_export_dir(config.model_dir, export_dir)
     metrics = train_lib.run(config)

@@ -32,6 +32,7 @@ from dcign_tf.data import factors
 from dcign_tf.data import faces_dataset
 from dcign_tf.data import groups
 from dcign_tf.data import pipeline
+from dcign_tf.data import sources
 
 OPTIMIZERS = ("paper", "adam", "rmsprop")
 DATA_MODES = ("live", "prepared")
@@ -49,6 +50,11 @@ class TrainConfig:
   """Everything a training run needs (the flags of trainers.train)."""
 
   model_dir: str
+  # "faces" (rendered) or a labelled source of dcign_tf.data.sources.
+  dataset: str = "faces"
+  dataset_path: Optional[str] = None
+  factor_names: tuple = ()
+  designated: tuple = ()
   image_size: int = 64
   group_size: int = 20
   face_model: str = "builtin"
@@ -101,8 +107,9 @@ def config_from_dict(values: dict) -> TrainConfig:
   if unknown:
     raise ValueError(f"Unknown training settings {unknown}; allowed: "
                      f"{sorted(known)}.")
-  if "mirror_odd_factors" in values:
-    values["mirror_odd_factors"] = tuple(values["mirror_odd_factors"])
+  for key in ("mirror_odd_factors", "factor_names", "designated"):
+    if key in values:
+      values[key] = tuple(values[key])
   for key in ("ranges", "warmup_ranges"):
     if values.get(key) is not None:
       values[key] = factors.FactorRanges.from_mapping(values[key])
@@ -135,10 +142,22 @@ def validate(config: TrainConfig) -> configs.NetworkConfig:
   """Raises ValueError naming the first setting that cannot work."""
   network = network_config(config)
   probabilities = factors.parse_ratio(config.ratio)
-  factors.check_ratio_against_ranges(probabilities, config.ranges)
-  groups.GroupSource(face_model=config.face_model,
-                     image_size=config.image_size,
-                     group_size=config.group_size, ranges=config.ranges)
+  if config.dataset == "faces":
+    factors.check_ratio_against_ranges(probabilities, config.ranges)
+    groups.GroupSource(face_model=config.face_model,
+                       image_size=config.image_size,
+                       group_size=config.group_size, ranges=config.ranges)
+  elif config.dataset not in sources.KINDS:
+    raise ValueError(f"Unknown dataset {config.dataset!r}; allowed: faces, "
+                     f"{', '.join(sources.KINDS)}.")
+  else:
+    for name, value, allowed in (
+        ("data", config.data, "live"), ("live_reuse", config.live_reuse, 1),
+        ("range_warmup_steps", config.range_warmup_steps, 0),
+        ("mirror_odd_factors", config.mirror_odd_factors, ())):
+      if value != allowed:
+        raise ValueError(f"{name}={value!r} applies to the rendered faces, "
+                         f"not --dataset={config.dataset}.")
   if config.training not in model_lib.TRAINING_MODES:
     raise ValueError(f"Unknown training mode {config.training!r}; allowed: "
                      f"{', '.join(model_lib.TRAINING_MODES)}.")
@@ -202,10 +221,19 @@ def make_optimizer(name: str, learning_rate: float):
                    f"{', '.join(OPTIMIZERS)}.")
 
 
+def factor_latents(config: TrainConfig) -> dict:
+  """Model slot -> latents: the paper's z1-z3 for faces; for a labelled
+  source, one latent per designated factor (see dcign_tf.data.sources)."""
+  if config.dataset == "faces":
+    return dict(model_lib.DEFAULT_FACTOR_LATENTS)
+  return {slot: (index,) for index, slot in
+          enumerate(factors.FACTORS[:len(config.designated)])}
+
+
 def architecture(config: TrainConfig, network: configs.NetworkConfig) -> dict:
   values = {"network": network.to_dict(), "training": config.training,
             "factor_latents": {k: list(v) for k, v in
-                               model_lib.DEFAULT_FACTOR_LATENTS.items()}}
+                               factor_latents(config).items()}}
   if config.mirror_odd_factors:  # Older model dirs have no such key.
     values["mirror_odd_factors"] = list(config.mirror_odd_factors)
   return values
@@ -301,12 +329,29 @@ def range_warmup(config: TrainConfig) -> Optional[pipeline.RangeWarmup]:
                               config.range_warmup_steps)
 
 
+def labelled_source(config: TrainConfig) -> Optional[sources.LabelledSource]:
+  """The labelled source of a run (None for the rendered faces), read and
+  checked against the ratio."""
+  if config.dataset == "faces":
+    return None
+  return sources.load(config.dataset, config.dataset_path, config.designated,
+                      config.image_size, config.group_size,
+                      config.factor_names, config.data_dir, config.ratio)
+
+
 def train_dataset(config: TrainConfig, first_step: int = 0,
-                  sharding: pipeline.Sharding = pipeline.Sharding()):
+                  sharding: pipeline.Sharding = pipeline.Sharding(),
+                  source: Optional[sources.LabelledSource] = None):
   """Grouped training batches from `first_step` on: batch n is the same
   whether a run started at 0 or resumed at n (so a resumed run trains on
   what an uninterrupted one would). Each element is one replica's share
   of the global batch (see `pipeline.Sharding`)."""
+  if source is not None:
+    return pipeline.labelled_dataset(
+        source.train_images, source.train_groups,
+        source.weights(config.ratio), config.groups_per_batch,
+        seed=config.seed, first_step=first_step, sharding=sharding,
+        slots=source.slots)
   if config.data == "prepared":
     builder = dataset_builder(config)
     if not builder.is_prepared():
@@ -324,9 +369,13 @@ def train_dataset(config: TrainConfig, first_step: int = 0,
                                reuse=config.live_reuse, sharding=sharding)
 
 
-def evaluation_groups(config: TrainConfig) -> dict:
+def evaluation_groups(config: TrainConfig,
+                      source: Optional[sources.LabelledSource] = None) -> dict:
   """Test groups as NumPy arrays: images [M, S, S, 1] float, group_type [M],
   group_id [M] and the true factors [M], `eval_groups_per_type` per type."""
+  if source is not None:
+    return sources.evaluation_groups(source, config.eval_groups_per_type,
+                                     config.seed)
   if config.data == "prepared":
     builder = dataset_builder(config)
     examples = []
@@ -410,7 +459,8 @@ def evaluate(model, config: TrainConfig, data: dict) -> dict:
   designated = (model.factor_latents if config.training == "dcign" else None)
   scores = evaluation.factor_scores(
       codes, data["group_type"], data["group_id"],
-      {name: data[name] for name in factors.FACTORS}, designated)
+      {name: data[name] for name in factors.FACTORS if name in data},
+      designated)
   return {"test_mse_per_pixel": mse, "factors": scores,
           "test_images": int(len(codes))}, codes
 
@@ -424,6 +474,7 @@ def build_model(config: TrainConfig, network: configs.NetworkConfig,
       config.mixed_precision, len(tf.config.list_physical_devices("GPU")))
   with precision.policy_scope(policy):
     model = model_lib.DCIGN(network, training=config.training,
+                            factor_latents=factor_latents(config),
                             invariance_scale=config.invariance_scale,
                             beta=config.beta,
                             kl_warmup_steps=config.kl_warmup_steps,
@@ -490,6 +541,11 @@ def load_trained(model_dir: str):
   checkpoint does not fit the architecture its config describes.
   """
   config = read_config(model_dir)
+  if config.dataset != "faces":
+    raise ValueError(f"--model_dir={model_dir} was trained on --dataset="
+                     f"{config.dataset}; trainers.evaluate and the exports "
+                     "handle models of the rendered faces only so far (the "
+                     "trainer's metrics.json and sweep sheets score it).")
   network = validate(config)
   path = os.path.join(model_dir, ARCHITECTURE_FILE)
   if os.path.exists(path):
@@ -516,6 +572,13 @@ def load_trained(model_dir: str):
   return config, model
 
 
+def factor_display_names(config: TrainConfig) -> dict:
+  """Model slot -> the factor's name in the dataset (the same for faces)."""
+  if config.dataset == "faces":
+    return {name: name for name in factors.FACTORS}
+  return dict(zip(factors.FACTORS, config.designated))
+
+
 def write_sweeps(model, config: TrainConfig, data: dict, codes: np.ndarray,
                  scores: dict) -> list:
   """Figure 4/5-style sheets: test faces re-rendered as one latent sweeps.
@@ -525,6 +588,8 @@ def write_sweeps(model, config: TrainConfig, data: dict, codes: np.ndarray,
   moves across the range it takes on that factor's test groups.
   """
   intrinsic = np.flatnonzero(data["group_type"] == factors.GroupType.INTRINSIC)
+  if not intrinsic.size:  # A labelled source without intrinsic groups.
+    intrinsic = np.arange(len(data["group_type"]))
   # One face from each of the most frontal intrinsic groups (an intrinsic
   # group shares one pose): a face seen from the front shows its features,
   # so the turn, the nod and the relighting are easy to see.
@@ -533,6 +598,7 @@ def write_sweeps(model, config: TrainConfig, data: dict, codes: np.ndarray,
   frontal = np.argsort(np.abs(data["azimuth"][candidates]), kind="stable")
   faces = candidates[frontal][:config.sweep_faces]
   paths = []
+  names = factor_display_names(config)
   for factor, score in scores.items():
     latent = score["latent"]
     mask = data["group_type"] == factors.FACTORS.index(factor)
@@ -543,8 +609,8 @@ def write_sweeps(model, config: TrainConfig, data: dict, codes: np.ndarray,
     rows = [np.concatenate([data["images"][face][None, ..., 0], row])
             for face, row in zip(faces, swept)]
     sheet = visualization.contact_sheet(
-        rows, [f"z{latent + 1} {factor}"] * len(rows))
-    path = os.path.join(config.model_dir, f"sweep_{factor}.png")
+        rows, [f"z{latent + 1} {names[factor]}"] * len(rows))
+    path = os.path.join(config.model_dir, f"sweep_{names[factor]}.png")
     sheet.save(path)
     paths.append(path)
   return paths
@@ -584,6 +650,7 @@ def run(config: TrainConfig, verbose: int = 1, step_hooks=()) -> dict:
   worker = Worker(config.strategy)
   # The devices decide whether the global batch splits into whole groups:
   # checked before anything is written.
+  source = labelled_source(config)
   run_strategy = strategy(config.strategy)
   replicas = run_strategy.num_replicas_in_sync
   distribution.check_groups_per_replica(config.groups_per_batch, replicas)
@@ -619,12 +686,13 @@ def run(config: TrainConfig, verbose: int = 1, step_hooks=()) -> dict:
   if restored:
     print(f"Resuming from {restored} at step {done_steps}.", flush=True)
 
-  data = evaluation_groups(config) if worker.is_chief else None
+  data = evaluation_groups(config, source) if worker.is_chief else None
   preempted_at = diverged_at = None
   if done_steps < config.train_steps:
     dataset = run_strategy.distribute_datasets_from_function(
         lambda context: train_dataset(config, done_steps,
-                                      training.input_sharding(context)))
+                                      training.input_sharding(context),
+                                      source))
     runner = training.StepRunner(model, run_strategy, config.jit_compile)
     log_dir = os.path.join(config.model_dir, "logs")
     if worker.is_chief:
@@ -700,5 +768,9 @@ def run(config: TrainConfig, verbose: int = 1, step_hooks=()) -> dict:
                  wall_time_s=round(time.time() - start, 1))
   metrics["sweeps"] = write_sweeps(model, config, data, codes,
                                    metrics["factors"])
+  names = factor_display_names(config)
+  metrics["factors"] = {names[slot]: score
+                        for slot, score in metrics["factors"].items()}
+  metrics["dataset"] = config.dataset
   write_json_atomically(os.path.join(config.model_dir, METRICS_FILE), metrics)
   return metrics

@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import numpy as np
+import PIL.Image
 import pytest
 import scipy.io
 import tensorflow as tf
@@ -497,3 +498,73 @@ def test_a_face_model_that_is_not_there_is_refused_before_training(tmp_path):
     train_lib.run(tiny(tmp_path / "run", face_model=f"bfm:{tmp_path}/"
                        "missing.mat"), verbose=0)
   assert not (tmp_path / "run").exists()
+
+
+def _dsprites_npz(path):
+  """A dSprites-layout .npz: shape 2 x orientation 4 x position_x 3."""
+  classes = np.array([(0, s, 0, o, x, 0) for s in range(2) for o in range(4)
+                      for x in range(3)])
+  imgs = np.zeros((len(classes), 32, 32), np.uint8)
+  for image, (_, shape, _, orientation, x, _) in zip(imgs, classes):
+    image[4 + 2 * orientation:12 + 2 * orientation + 4 * shape,
+          4 + 6 * x:12 + 6 * x] = 1
+  np.savez(path, imgs=imgs, latents_classes=classes)
+  return str(path)
+
+
+def test_trains_and_scores_on_a_labelled_npz(tmp_path):
+  path = _dsprites_npz(tmp_path / "dsprites.npz")
+  metrics = train_lib.run(tiny(
+      tmp_path / "run", dataset="npz", dataset_path=path,
+      designated=("orientation", "position_x"), ratio="1:1:0:1"), verbose=0)
+  assert metrics["steps"] == 2 and metrics["dataset"] == "npz"
+  # Scored under the dataset's own factor names, z1 and z2.
+  assert {name: s["latent"] for name, s in metrics["factors"].items()} == {
+      "orientation": 0, "position_x": 1}
+  assert sorted(os.path.basename(p) for p in metrics["sweeps"]) == [
+      "sweep_orientation.png", "sweep_position_x.png"]
+  with open(tmp_path / "run" / "architecture.json") as stream:
+    assert json.load(stream)["factor_latents"] == {"azimuth": [0],
+                                                  "elevation": [1]}
+
+
+@pytest.mark.parametrize("overrides,message", [
+    (dict(designated=("rotation",)), "no factor 'rotation'; its factors are "
+     "color, shape, scale, orientation, position_x, position_y"),
+    (dict(designated=()), "--designated needs 1 to 3"),
+    (dict(designated=("orientation",), ratio="1:0:0:1",
+          factor_names=("a", "b")), "6 columns|names"),
+    (dict(designated=("color",), ratio="1:0:0:1"),
+     "cannot form any 'color' group"),
+    (dict(dataset_path=None, designated=("shape",)), "needs --dataset_path"),
+    (dict(designated=("shape",), live_reuse=2),
+     "live_reuse=2 applies to the rendered faces"),
+])
+def test_bad_labelled_settings_fail_before_anything_is_written(
+    tmp_path, overrides, message):
+  settings = dict(dataset="npz", dataset_path=_dsprites_npz(
+      tmp_path / "d.npz"), ratio="1:0:0:1")
+  settings.update(overrides)
+  with pytest.raises(ValueError, match=message):
+    train_lib.run(tiny(tmp_path / "run", **settings), verbose=0)
+  assert not (tmp_path / "run").exists()
+
+
+def test_trains_on_3d_chairs_from_the_manual_folder(tmp_path):
+  for chair in range(3):
+    renders = (tmp_path / "manual" / "rendered_chairs" / f"chair{chair}" /
+               "renders")
+    renders.mkdir(parents=True)
+    for azimuth in (0, 11, 22, 33):
+      for pitch in (20, 30):
+        pixels = np.full((40, 40, 3), 255, np.uint8)
+        pixels[10:30, 10 + azimuth // 11 * 3:20 + azimuth // 11 * 3] = (
+            60 * chair)
+        PIL.Image.fromarray(pixels).save(
+            renders / f"image_000_p{pitch:03d}_t{azimuth:03d}_r096.png")
+  metrics = train_lib.run(tiny(
+      tmp_path / "run", dataset="chairs", designated=("azimuth",),
+      dataset_path=str(tmp_path / "manual"), ratio="1:0:0:1",
+      data_dir=str(tmp_path / "tfds")), verbose=0)
+  assert metrics["steps"] == 2
+  assert set(metrics["factors"]) == {"azimuth"}
