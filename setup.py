@@ -19,6 +19,8 @@ INSTALL_REQUIRES = [
     "pillow>=10.0,<14",
     "matplotlib>=3.8,<4",
     "tqdm>=4.66,<5",
+    # TFDS's shapes3d and dsprites builders read the original HDF5 files.
+    "h5py>=3.10,<4",
     # The disentanglement metrics' classifiers (disentanglement_lib's).
     "scikit-learn>=1.9,<1.10",
     # TF Serving's request protos (warm-up records, the gRPC client).

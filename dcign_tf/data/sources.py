@@ -11,6 +11,11 @@ selected (`labelled.LabelledGroups`):
   chairs  the 3D chairs of Aubry et al. (`chairs_dataset`), prepared from
           the manual-download folder; factors chair, azimuth, elevation;
           train and test split by chair
+  smallnorb, shapes3d, dsprites
+          TFDS's own builders (`tfds_sources`), prepared offline from the
+          original files in the manual folder (or already prepared in the
+          TFDS data dir); smallNORB has a test split, the others are
+          scored on groups drawn from the same images with another seed
 
 The designated factors (those that get a latent) take the model's factor
 slots in order: the first is z1 ("azimuth" slot), then z2 ("elevation"),
@@ -26,8 +31,9 @@ from dcign_tf.data import chairs_dataset
 from dcign_tf.data import factors
 from dcign_tf.data import labelled
 from dcign_tf.data import pipeline
+from dcign_tf.data import tfds_sources
 
-KINDS = ("npz", "chairs")
+KINDS = ("npz", "chairs") + tfds_sources.NAMES
 CHAIRS_FACTORS = ("chair", "azimuth", "elevation")
 
 
@@ -91,10 +97,20 @@ def load(kind: str, path: Optional[str], designated: Sequence[str],
   if kind not in KINDS:
     raise ValueError(f"Unknown dataset {kind!r}; allowed: faces, "
                      f"{', '.join(KINDS)}.")
-  if not path:
+  if not path and kind in ("npz", "chairs"):
     raise ValueError(f"--dataset={kind} needs --dataset_path (the "
                      f"{'.npz file' if kind == 'npz' else 'manual-download folder holding rendered_chairs.tar or rendered_chairs/'}).")
-  if kind == "npz":
+  if kind in tfds_sources.NAMES:
+    train_images, train_labels, names = tfds_sources.load_tfds(
+        kind, data_dir=data_dir, manual_dir=path, split="train",
+        image_size=image_size)
+    if kind == "smallnorb":
+      test_images, test_labels, _ = tfds_sources.load_tfds(
+          kind, data_dir=data_dir, manual_dir=path, split="test",
+          image_size=image_size)
+    else:
+      test_images, test_labels = train_images, train_labels
+  elif kind == "npz":
     images, labels, names = labelled.load_npz(
         path, factor_names=tuple(factor_names) or None)
     if images.shape[1] != image_size:
