@@ -40,17 +40,8 @@ def _two_steps(images, groups_of_labels, weights, slots, factor_latents):
   return batch
 
 
-def test_two_steps_on_a_dsprites_layout_npz(tmp_path):
-  # Shape 2 x orientation 4 x position_x 3; a square whose place and
-  # size follow the labels.
-  classes = np.array([(0, s, 0, o, x, 0) for s in range(2) for o in range(4)
-                      for x in range(3)])
-  imgs = np.zeros((len(classes), 32, 32), np.uint8)
-  for image, (_, shape, _, orientation, x, _) in zip(imgs, classes):
-    image[4 + 2 * orientation:12 + 2 * orientation + 4 * shape,
-          4 + 6 * x:12 + 6 * x] = 1
-  np.savez(tmp_path / "dsprites.npz", imgs=imgs, latents_classes=classes)
-  images, labels, names = labelled.load_npz(str(tmp_path / "dsprites.npz"))
+def test_two_steps_on_a_dsprites_layout_npz(dsprites_npz):
+  images, labels, names = labelled.load_npz(dsprites_npz)
   groups_of_labels = labelled.LabelledGroups(
       labels, names, designated=("orientation", "position_x"), group_size=3)
   batch = _two_steps(images, groups_of_labels, [1, 1, 1],

@@ -500,22 +500,9 @@ def test_a_face_model_that_is_not_there_is_refused_before_training(tmp_path):
   assert not (tmp_path / "run").exists()
 
 
-def _dsprites_npz(path):
-  """A dSprites-layout .npz: shape 2 x orientation 4 x position_x 3."""
-  classes = np.array([(0, s, 0, o, x, 0) for s in range(2) for o in range(4)
-                      for x in range(3)])
-  imgs = np.zeros((len(classes), 32, 32), np.uint8)
-  for image, (_, shape, _, orientation, x, _) in zip(imgs, classes):
-    image[4 + 2 * orientation:12 + 2 * orientation + 4 * shape,
-          4 + 6 * x:12 + 6 * x] = 1
-  np.savez(path, imgs=imgs, latents_classes=classes)
-  return str(path)
-
-
-def test_trains_and_scores_on_a_labelled_npz(tmp_path):
-  path = _dsprites_npz(tmp_path / "dsprites.npz")
+def test_trains_and_scores_on_a_labelled_npz(tmp_path, dsprites_npz):
   metrics = train_lib.run(tiny(
-      tmp_path / "run", dataset="npz", dataset_path=path,
+      tmp_path / "run", dataset="npz", dataset_path=dsprites_npz,
       designated=("orientation", "position_x"), ratio="1:1:0:1"), verbose=0)
   assert metrics["steps"] == 2 and metrics["dataset"] == "npz"
   # Scored under the dataset's own factor names, z1 and z2.
@@ -541,9 +528,8 @@ def test_trains_and_scores_on_a_labelled_npz(tmp_path):
      "live_reuse=2 applies to the rendered faces"),
 ])
 def test_bad_labelled_settings_fail_before_anything_is_written(
-    tmp_path, overrides, message):
-  settings = dict(dataset="npz", dataset_path=_dsprites_npz(
-      tmp_path / "d.npz"), ratio="1:0:0:1")
+    tmp_path, dsprites_npz, overrides, message):
+  settings = dict(dataset="npz", dataset_path=dsprites_npz, ratio="1:0:0:1")
   settings.update(overrides)
   with pytest.raises(ValueError, match=message):
     train_lib.run(tiny(tmp_path / "run", **settings), verbose=0)
