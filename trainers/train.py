@@ -26,14 +26,17 @@ from trainers import train_lib
 data_flags.define_flags()
 _DATASET = flags.DEFINE_enum(
     "dataset", "faces",
-    ["faces", "npz", "chairs", "smallnorb", "shapes3d", "dsprites"],
+    ["faces", "npz", "chairs", "objects", "smallnorb", "shapes3d",
+     "dsprites"],
     "faces (rendered by dcign_tf), npz (a .npz in the dSprites layout: imgs, "
-    "latents_classes), chairs (the 3D chairs of Aubry et al.), or smallnorb, "
+    "latents_classes), chairs (the 3D chairs of Aubry et al.), objects (a "
+    "folder of OBJ meshes, rendered at a grid of views), or smallnorb, "
     "shapes3d, dsprites (TFDS's builders, prepared offline from the "
     "original files).")
 _DATASET_PATH = flags.DEFINE_string(
     "dataset_path", None, "--dataset=npz: the .npz file; chairs: the folder "
-    "holding rendered_chairs.tar or rendered_chairs/; smallnorb, shapes3d, "
+    "holding rendered_chairs.tar or rendered_chairs/; objects: the folder "
+    "of .obj files (searched recursively); smallnorb, shapes3d, "
     "dsprites: the folder holding the original files (default "
     "DATA_DIR/downloads/manual).")
 _FACTOR_NAMES = flags.DEFINE_list(

@@ -11,6 +11,9 @@ selected (`labelled.LabelledGroups`):
   chairs  the 3D chairs of Aubry et al. (`chairs_dataset`), prepared from
           the manual-download folder; factors chair, azimuth, elevation;
           train and test split by chair
+  objects a folder of OBJ meshes the user has (`objects_dataset`), rendered
+          by dcign_tf at a grid of azimuths, elevations and lights; factors
+          object, azimuth, elevation, light; train and test split by object
   smallnorb, shapes3d, dsprites
           TFDS's own builders (`tfds_sources`), prepared offline from the
           original files in the manual folder (or already prepared in the
@@ -30,11 +33,13 @@ import numpy as np
 from dcign_tf.data import chairs_dataset
 from dcign_tf.data import factors
 from dcign_tf.data import labelled
+from dcign_tf.data import objects_dataset
 from dcign_tf.data import pipeline
 from dcign_tf.data import tfds_sources
 
-KINDS = ("npz", "chairs") + tfds_sources.NAMES
+KINDS = ("npz", "chairs", "objects") + tfds_sources.NAMES
 CHAIRS_FACTORS = ("chair", "azimuth", "elevation")
+OBJECTS_FACTORS = ("object", "azimuth", "elevation", "light")
 
 
 @dataclasses.dataclass
@@ -97,7 +102,7 @@ def load(kind: str, path: Optional[str], designated: Sequence[str],
   if kind not in KINDS:
     raise ValueError(f"Unknown dataset {kind!r}; allowed: faces, "
                      f"{', '.join(KINDS)}.")
-  if not path and kind in ("npz", "chairs"):
+  if not path and kind in ("npz", "chairs", "objects"):
     raise ValueError(f"--dataset={kind} needs --dataset_path (the "
                      f"{'.npz file' if kind == 'npz' else 'manual-download folder holding rendered_chairs.tar or rendered_chairs/'}).")
   if kind in tfds_sources.NAMES:
@@ -118,9 +123,14 @@ def load(kind: str, path: Optional[str], designated: Sequence[str],
     train_images = test_images = images
     train_labels = test_labels = labels
   else:
-    names = CHAIRS_FACTORS
-    builder = chairs_dataset.builder({"image_size": image_size},
-                                     data_dir=data_dir, manual_dir=path)
+    if kind == "chairs":
+      names, module, keys = CHAIRS_FACTORS, chairs_dataset, (
+          "chair", "azimuth_class", "elevation_class")
+    else:
+      names, module, keys = OBJECTS_FACTORS, objects_dataset, (
+          "object", "azimuth_class", "elevation_class", "light_class")
+    builder = module.builder({"image_size": image_size}, data_dir=data_dir,
+                             manual_dir=path)
     if not builder.is_prepared():
       builder.download_and_prepare()
     split = {}
@@ -128,8 +138,7 @@ def load(kind: str, path: Optional[str], designated: Sequence[str],
       records = list(builder.as_dataset(split=name, shuffle_files=False)
                      .as_numpy_iterator())
       split[name] = (np.stack([r["image"] for r in records]), np.array(
-          [(r["chair"], r["azimuth_class"], r["elevation_class"])
-           for r in records]))
+          [[r[key] for key in keys] for r in records]))
     (train_images, train_labels), (test_images, test_labels) = (
         split["train"], split["test"])
   designated = check_designated(designated, names)

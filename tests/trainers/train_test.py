@@ -554,3 +554,25 @@ def test_trains_on_3d_chairs_from_the_manual_folder(tmp_path):
       data_dir=str(tmp_path / "tfds")), verbose=0)
   assert metrics["steps"] == 2
   assert set(metrics["factors"]) == {"azimuth"}
+
+
+def test_trains_on_a_folder_of_obj_objects(tmp_path):
+  # A box and a pyramid, in ShapeNet's one-folder-per-object layout.
+  box = [(x, y, z) for x in (-1, 1) for y in (-0.5, 0.5) for z in (-2, 2)]
+  box_faces = [(1, 2, 4, 3), (5, 7, 8, 6), (1, 5, 6, 2), (3, 4, 8, 7),
+               (1, 3, 7, 5), (2, 6, 8, 4)]
+  pyramid = [(-1, 0, -1), (1, 0, -1), (1, 0, 1), (-1, 0, 1), (0, 2, 0)]
+  pyramid_faces = [(1, 2, 3, 4), (1, 5, 2), (2, 5, 3), (3, 5, 4), (4, 5, 1)]
+  for name, vertices, faces in (("box", box, box_faces),
+                                ("pyramid", pyramid, pyramid_faces)):
+    folder = tmp_path / "objects" / name / "models"
+    folder.mkdir(parents=True)
+    (folder / "model_normalized.obj").write_text("\n".join(
+        [f"v {x} {y} {z}" for x, y, z in vertices] +
+        ["f " + " ".join(map(str, face)) for face in faces]) + "\n")
+  metrics = train_lib.run(tiny(
+      tmp_path / "run", dataset="objects", designated=("azimuth",),
+      dataset_path=str(tmp_path / "objects"), ratio="1:0:0:1",
+      data_dir=str(tmp_path / "tfds")), verbose=0)
+  assert metrics["steps"] == 2
+  assert set(metrics["factors"]) == {"azimuth"}
