@@ -45,6 +45,10 @@ _FACTOR_NAMES = flags.DEFINE_list(
 _DESIGNATED = flags.DEFINE_list(
     "designated", [], "Labelled datasets: the factors that get a latent, in "
     "order (z1, z2, z3); every other factor is intrinsic. chairs: azimuth.")
+_CHANNELS = flags.DEFINE_enum(
+    "channels", "1", ["1", "3"], "1: grayscale (colour sources are converted "
+    "with BT.601 luma); 3: colour, for colour labelled sources (npz, "
+    "shapes3d).")
 _MODEL_DIR = flags.DEFINE_string("model_dir", "outputs/faces",
                                  "Where checkpoints, logs and results go.")
 _RATIO = flags.DEFINE_string("ratio", "1:1:1:10", "Group-type weights "
@@ -138,7 +142,8 @@ def config_from_flags() -> train_lib.TrainConfig:
       model_dir=_MODEL_DIR.value, dataset=_DATASET.value,
       dataset_path=_DATASET_PATH.value,
       factor_names=tuple(_FACTOR_NAMES.value),
-      designated=tuple(_DESIGNATED.value), image_size=values.image_size,
+      designated=tuple(_DESIGNATED.value), channels=int(_CHANNELS.value),
+      image_size=values.image_size,
       group_size=values.group_size, face_model=values.face_model,
       ranges=data_flags.ranges_from_flags(values),
       data_seed=values.data_seed, ratio=_RATIO.value,

@@ -43,6 +43,8 @@ METRICS_FILE = "metrics.json"
 # the 2-core matmul rate measured in DESIGN.md.
 CPU_FLOPS_PER_SECOND = 60e9
 HEAVY_MINUTES = 60.0
+# Sources whose images have no colour to learn from.
+GRAYSCALE_DATASETS = ("faces", "chairs", "objects")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +58,8 @@ class TrainConfig:
   factor_names: tuple = ()
   designated: tuple = ()
   image_size: int = 64
+  # 3: colour images (labelled colour sources only).
+  channels: int = 1
   group_size: int = 20
   face_model: str = "builtin"
   ranges: factors.FactorRanges = factors.FactorRanges()
@@ -135,13 +139,18 @@ def read_config(model_dir: str) -> TrainConfig:
 
 def network_config(config: TrainConfig) -> configs.NetworkConfig:
   return configs.preset(config.network, image_size=config.image_size,
-                        latent_size=config.latent_size)
+                        latent_size=config.latent_size,
+                        channels=config.channels)
 
 
 def validate(config: TrainConfig) -> configs.NetworkConfig:
   """Raises ValueError naming the first setting that cannot work."""
   network = network_config(config)
   probabilities = factors.parse_ratio(config.ratio)
+  if config.channels == 3 and config.dataset in GRAYSCALE_DATASETS:
+    raise ValueError(f"--channels=3: --dataset={config.dataset} renders "
+                     "grayscale images; colour needs a colour source "
+                     "(npz, shapes3d).")
   if config.dataset == "faces":
     factors.check_ratio_against_ranges(probabilities, config.ranges)
     groups.GroupSource(face_model=config.face_model,
@@ -336,7 +345,8 @@ def labelled_source(config: TrainConfig) -> Optional[sources.LabelledSource]:
     return None
   return sources.load(config.dataset, config.dataset_path, config.designated,
                       config.image_size, config.group_size,
-                      config.factor_names, config.data_dir, config.ratio)
+                      config.factor_names, config.data_dir, config.ratio,
+                      channels=config.channels)
 
 
 def train_dataset(config: TrainConfig, first_step: int = 0,
@@ -572,6 +582,13 @@ def load_trained(model_dir: str):
   return config, model
 
 
+def _luma(images: np.ndarray) -> np.ndarray:
+  """[..., S, S, C] -> [..., S, S] grayscale for the contact sheets."""
+  if images.shape[-1] == 3:
+    return images @ np.array([0.299, 0.587, 0.114], images.dtype)
+  return images[..., 0]
+
+
 def factor_display_names(config: TrainConfig) -> dict:
   """Model slot -> the factor's name in the dataset (the same for faces)."""
   if config.dataset == "faces":
@@ -605,8 +622,8 @@ def write_sweeps(model, config: TrainConfig, data: dict, codes: np.ndarray,
     values = evaluation.sweep_values(codes[mask], latent, config.sweep_steps)
     swept = model.decode(evaluation.latent_sweep_codes(
         codes[faces], latent, values)).numpy()
-    swept = swept.reshape(len(faces), len(values), *swept.shape[1:3])
-    rows = [np.concatenate([data["images"][face][None, ..., 0], row])
+    swept = swept.reshape(len(faces), len(values), *swept.shape[1:])
+    rows = [np.concatenate([_luma(data["images"][face][None]), _luma(row)])
             for face, row in zip(faces, swept)]
     sheet = visualization.contact_sheet(
         rows, [f"z{latent + 1} {names[factor]}"] * len(rows))

@@ -50,7 +50,7 @@ class LabelledSource:
     name: the source kind.
     factor_names: every labelled factor.
     designated: the factors that get a latent, in slot order.
-    train_images, test_images: uint8 [N, S, S, 1].
+    train_images, test_images: uint8 [N, S, S, C].
     train_groups, test_groups: `labelled.LabelledGroups` over their labels.
   """
 
@@ -95,7 +95,7 @@ def check_designated(designated: Sequence[str], factor_names: Sequence[str]):
 def load(kind: str, path: Optional[str], designated: Sequence[str],
          image_size: int, group_size: int,
          factor_names: Sequence[str] = (), data_dir: Optional[str] = None,
-         ratio=None) -> LabelledSource:
+         ratio=None, channels: int = 1) -> LabelledSource:
   """Reads a labelled source and indexes its groups; every check (path,
   factor names, sizes, whether the ratio's group types can be formed)
   happens here, before training."""
@@ -108,16 +108,16 @@ def load(kind: str, path: Optional[str], designated: Sequence[str],
   if kind in tfds_sources.NAMES:
     train_images, train_labels, names = tfds_sources.load_tfds(
         kind, data_dir=data_dir, manual_dir=path, split="train",
-        image_size=image_size)
+        channels=channels, image_size=image_size)
     if kind == "smallnorb":
       test_images, test_labels, _ = tfds_sources.load_tfds(
           kind, data_dir=data_dir, manual_dir=path, split="test",
-          image_size=image_size)
+          channels=channels, image_size=image_size)
     else:
       test_images, test_labels = train_images, train_labels
   elif kind == "npz":
     images, labels, names = labelled.load_npz(
-        path, factor_names=tuple(factor_names) or None)
+        path, factor_names=tuple(factor_names) or None, channels=channels)
     if images.shape[1] != image_size:
       images = labelled.resize_square(images, image_size)
     train_images = test_images = images

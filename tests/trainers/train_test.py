@@ -576,3 +576,32 @@ def test_trains_on_a_folder_of_obj_objects(tmp_path):
       data_dir=str(tmp_path / "tfds")), verbose=0)
   assert metrics["steps"] == 2
   assert set(metrics["factors"]) == {"azimuth"}
+
+
+def test_trains_in_colour_on_a_colour_npz(tmp_path):
+  # Hue 3 x position 4, the square's colour set by the hue.
+  classes = np.array([(h, x) for h in range(3) for x in range(4)])
+  imgs = np.zeros((len(classes), 32, 32, 3), np.uint8)
+  for image, (hue, x) in zip(imgs, classes):
+    image[8:20, 4 + 6 * x:14 + 6 * x, hue] = 250
+  np.savez(tmp_path / "colour.npz", imgs=imgs, latents_classes=classes)
+  config = tiny(tmp_path / "run", dataset="npz", channels=3,
+                dataset_path=str(tmp_path / "colour.npz"),
+                factor_names=("hue", "position"), designated=("position",),
+                ratio="1:0:0:1")
+  metrics = train_lib.run(config, verbose=0)
+  assert metrics["steps"] == 2
+  with open(tmp_path / "run" / "architecture.json") as stream:
+    assert json.load(stream)["network"]["channels"] == 3
+  # The sweep sheet shows the colour images in gray.
+  assert PIL.Image.open(metrics["sweeps"][0]).mode == "L"
+
+
+@pytest.mark.parametrize("dataset", ["faces", "chairs", "objects"])
+def test_colour_is_refused_for_grayscale_sources(tmp_path, dataset):
+  with pytest.raises(ValueError, match=f"--dataset={dataset} renders "
+                     "grayscale images"):
+    train_lib.run(tiny(tmp_path / "run", dataset=dataset, channels=3,
+                       dataset_path=str(tmp_path), designated=("azimuth",)),
+                  verbose=0)
+  assert not (tmp_path / "run").exists()
