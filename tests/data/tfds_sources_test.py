@@ -385,3 +385,59 @@ def test_the_trainer_trains_two_steps_on_smallnorb(tmp_path, monkeypatch):
   assert metrics["steps"] == 2 and metrics["dataset"] == "smallnorb"
   assert {name: score["latent"] for name, score in
           metrics["factors"].items()} == {"azimuth": 0, "lighting": 1}
+
+
+def _write_factorial_shapes3d(manual_dir: str) -> None:
+  """3dshapes.h5 crossing shape 2 x orientation 3 x object_hue 2; a square
+  whose place, size and colour follow the labels."""
+  h5py = pytest.importorskip("h5py")
+  os.makedirs(manual_dir, exist_ok=True)
+  grid = [(h, s, o) for h in range(2) for s in range(2) for o in range(3)]
+  images = np.zeros((len(grid), 64, 64, 3), np.uint8)
+  labels = np.zeros((len(grid), 6))
+  for image, row, (hue, shape, orientation) in zip(images, labels, grid):
+    image[16:40 + 8 * shape, 8 + 12 * orientation:30 + 12 * orientation,
+          hue] = 240
+    # floor_hue, wall_hue, object_hue, scale, shape, orientation.
+    row[:] = (0.0, 0.0, 0.1 * hue, 1.0, float(shape), 10.0 * orientation)
+  with h5py.File(os.path.join(manual_dir, "3dshapes.h5"), "w") as file:
+    file.create_dataset("images", data=images)
+    file.create_dataset("labels", data=labels)
+
+
+def _write_factorial_dsprites(manual_dir: str) -> None:
+  """The dSprites HDF5 crossing shape 2 x position_x 4."""
+  h5py = pytest.importorskip("h5py")
+  os.makedirs(manual_dir, exist_ok=True)
+  grid = [(s, x) for s in range(2) for x in range(4)]
+  images = np.zeros((len(grid), 64, 64), np.uint8)
+  classes = np.zeros((len(grid), 6), np.int64)
+  for image, row, (shape, x) in zip(images, classes, grid):
+    image[20:30 + 10 * shape, 4 + 14 * x:16 + 14 * x] = 1
+    row[1], row[4] = shape, x
+  path = os.path.join(manual_dir,
+                      "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.hdf5")
+  with h5py.File(path, "w") as file:
+    file.create_dataset("imgs", data=images)
+    file.create_dataset("latents/classes", data=classes)
+    file.create_dataset("latents/values", data=classes.astype(np.float64))
+
+
+@pytest.mark.parametrize("name,write,designated,channels", [
+    ("shapes3d", _write_factorial_shapes3d, ("orientation", "shape"), 3),
+    ("dsprites", _write_factorial_dsprites, ("position_x",), 1),
+])
+def test_the_trainer_trains_two_steps_on_hdf5_sources(
+    tmp_path, monkeypatch, name, write, designated, channels):
+  manual_dir = str(tmp_path / "manual")
+  write(manual_dir)
+  _register_fixture_checksums(monkeypatch, name, manual_dir)
+  config = train_lib.TrainConfig(
+      model_dir=str(tmp_path / "run"), dataset=name, channels=channels,
+      dataset_path=manual_dir, data_dir=str(tmp_path / "tfds"),
+      designated=designated, ratio="1:1:0:1", image_size=32, group_size=2,
+      latent_size=6, train_steps=2, checkpoint_every=1,
+      eval_groups_per_type=4, sweep_faces=1, sweep_steps=2)
+  metrics = train_lib.run(config, verbose=0)
+  assert metrics["steps"] == 2 and metrics["dataset"] == name
+  assert set(metrics["factors"]) == set(designated)
