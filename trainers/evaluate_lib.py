@@ -29,6 +29,7 @@ from dcign_tf.data import factor_grid
 from dcign_tf.data import factors
 from dcign_tf.data import faces_dataset
 from dcign_tf.data import groups
+from dcign_tf.data import sources
 from trainers import train_lib
 
 REPORT_FILE = "report.md"
@@ -500,6 +501,9 @@ def run(config: EvaluateConfig) -> dict:
   validate(config)
   names = model_names(config.model_dirs)
   check_output_dir(config, names)
+  train_configs = [train_lib.read_config(d) for d in config.model_dirs]
+  if any(c.dataset != "faces" for c in train_configs):
+    return run_labelled(config, names, train_configs)
   loaded = [train_lib.load_trained(d) for d in config.model_dirs]
   dataset = resolve_dataset(config, [c for c, _ in loaded])
   source = source_of(dataset)
@@ -539,12 +543,8 @@ def run(config: EvaluateConfig) -> dict:
       results[name] = evaluate_model(name, model_dir, train_config, model,
                                      data, config, stage)
       bar.update(1)
-  parent = os.path.dirname(os.path.abspath(config.output_dir))
-  os.makedirs(parent, exist_ok=True)
-  # Written beside the target and renamed into place: a crash leaves the
-  # earlier report whole.
-  staging = tempfile.mkdtemp(prefix=".evaluate-", dir=parent)
-  try:
+
+  def fill(staging):
     written = write_figures(staging, names, results, data, config)
     metrics = {"models": {n: results[n]["metrics"] for n in names},
                "dataset": dataset, "figures": [f for _, f in written]}
@@ -563,14 +563,93 @@ def run(config: EvaluateConfig) -> dict:
         **{f"{n}__grid_codes": results[n]["grid_codes"] for n in names})
     with open(os.path.join(staging, REPORT_FILE), "w") as stream:
       stream.write(report(names, metrics["models"], written, data))
-    if os.path.exists(config.output_dir):
-      old = config.output_dir.rstrip("/") + ".old"
-      os.replace(config.output_dir, old)
-      os.replace(staging, config.output_dir)
+    return metrics
+
+  return publish(config.output_dir, fill)
+
+
+def publish(output_dir: str, fill):
+  """Runs fill(staging) in a folder beside `output_dir`, then renames it
+  into place: a crash leaves the earlier report whole. Returns fill's
+  result."""
+  parent = os.path.dirname(os.path.abspath(output_dir))
+  os.makedirs(parent, exist_ok=True)
+  staging = tempfile.mkdtemp(prefix=".evaluate-", dir=parent)
+  try:
+    result = fill(staging)
+    if os.path.exists(output_dir):
+      old = output_dir.rstrip("/") + ".old"
+      os.replace(output_dir, old)
+      os.replace(staging, output_dir)
       shutil.rmtree(old)
     else:
-      os.replace(staging, config.output_dir)
+      os.replace(staging, output_dir)
   finally:
     if os.path.exists(staging):
       shutil.rmtree(staging)
-  return metrics
+  return result
+
+
+def run_labelled(config: EvaluateConfig, names: list,
+                 train_configs: list) -> dict:
+  """Evaluates models of a labelled source (dcign_tf.data.sources): per
+  designated factor its latent's Spearman and binned R^2 on the test
+  groups, the test MSE, and sweep sheets of test images as each factor's
+  latent sweeps (for 3D chairs, the paper's Figure 7: unseen chairs
+  rotated by sweeping z1)."""
+  first = train_configs[0]
+  for name, other in zip(names, train_configs):
+    if (other.dataset, other.dataset_path, other.designated) != (
+        first.dataset, first.dataset_path, first.designated):
+      raise ValueError(
+          f"{name} was trained on --dataset={other.dataset} "
+          f"({other.dataset_path}, designated {list(other.designated)}), "
+          f"{names[0]} on --dataset={first.dataset} ({first.dataset_path}, "
+          f"designated {list(first.designated)}); evaluate them apart.")
+  loaded = [train_lib.load_trained(d, labelled_ok=True)
+            for d in config.model_dirs]
+  source = train_lib.labelled_source(first)
+  data = sources.evaluation_groups(source, config.eval_groups_per_type,
+                                   config.seed)
+
+  def fill(staging):
+    models, figures = {}, []
+    for name, (train_config, model) in zip(names, loaded):
+      metrics, codes = train_lib.evaluate(model, train_config, data)
+      sheets = train_lib.write_sweeps(
+          model, dataclasses.replace(train_config, model_dir=staging,
+                                     sweep_faces=config.sweep_faces,
+                                     sweep_steps=config.sweep_steps),
+          data, codes, metrics["factors"])
+      for path in sheets:
+        renamed = f"{name}_{os.path.basename(path)}"
+        os.replace(path, os.path.join(staging, renamed))
+        figures.append(renamed)
+      names_of = train_lib.factor_display_names(train_config)
+      metrics["factors"] = {names_of[slot]: score for slot, score in
+                            metrics["factors"].items()}
+      models[name] = metrics
+    metrics = {"models": models, "figures": figures,
+               "dataset": {"dataset": first.dataset,
+                           "dataset_path": first.dataset_path,
+                           "designated": list(first.designated)}}
+    train_lib.write_json_atomically(os.path.join(staging, METRICS_FILE),
+                                    metrics)
+    lines = [f"# Evaluation on --dataset={first.dataset}", "",
+             f"{len(data['group_id'])} test images in groups of "
+             f"{first.group_size}.", "",
+             "| model | factor | latent | Spearman | binned R² |",
+             "|---|---|---|---|---|"]
+    for name, metrics_of in models.items():
+      for factor, score in metrics_of["factors"].items():
+        lines.append(f"| {name} | {factor} | z{score['latent'] + 1} | "
+                     f"{score['spearman']:.3f} | {score['r2']:.3f} |")
+    lines += ["", "| model | test MSE per pixel |", "|---|---|"]
+    lines += [f"| {name} | {m['test_mse_per_pixel']:.5f} |"
+              for name, m in models.items()]
+    lines += [""] + [f"![{figure}]({figure})" for figure in figures]
+    with open(os.path.join(staging, REPORT_FILE), "w") as stream:
+      stream.write("\n".join(lines) + "\n")
+    return metrics
+
+  return publish(config.output_dir, fill)

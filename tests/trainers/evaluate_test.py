@@ -148,3 +148,52 @@ def test_binary_reports_bad_input_in_one_line(tmp_path):
   assert last_line.startswith("error: --model_dir=") and (
       "has no config.json" in last_line)
   assert not (tmp_path / "out").exists()
+
+
+def _chairs_folder(folder):
+  for chair in range(4):
+    renders = folder / "rendered_chairs" / f"chair{chair}" / "renders"
+    renders.mkdir(parents=True)
+    for azimuth in (0, 11, 22, 33):
+      for pitch in (20, 30):
+        pixels = np.full((40, 40, 3), 255, np.uint8)
+        pixels[10:30, 10 + azimuth // 11 * 3:20 + azimuth // 11 * 3] = (
+            50 * chair)
+        Image.fromarray(pixels).save(
+            renders / f"image_000_p{pitch:03d}_t{azimuth:03d}_r096.png")
+  return str(folder)
+
+
+def test_chairs_models_get_figure_7_and_their_scores(tmp_path):
+  chairs = tiny_training(
+      tmp_path / "chairs", dataset="chairs", designated=("azimuth",),
+      dataset_path=_chairs_folder(tmp_path / "manual"), ratio="1:0:0:1",
+      data_dir=str(tmp_path / "tfds"))
+  train_lib.run(chairs, verbose=0)
+  out = tmp_path / "report"
+  metrics = evaluate_lib.run(tiny([tmp_path / "chairs"], out))
+  scores = metrics["models"]["chairs"]["factors"]
+  assert set(scores) == {"azimuth"} and scores["azimuth"]["latent"] == 0
+  # Figure 7: unseen (test-split) chairs rotated by sweeping z1.
+  sheet = Image.open(out / "chairs_sweep_azimuth.png")
+  assert sheet.mode == "L" and sheet.size[0] > 3 * 32
+  report = (out / "report.md").read_text()
+  assert "| chairs | azimuth | z1 |" in report
+  assert "![chairs_sweep_azimuth.png](chairs_sweep_azimuth.png)" in report
+  # The exports still need a faces model, and say so.
+  with pytest.raises(ValueError, match="the exports handle models of the "
+                     "rendered faces only"):
+    train_lib.load_trained(str(tmp_path / "chairs"))
+
+
+def test_models_of_different_labelled_sources_are_evaluated_apart(
+    tmp_path, dsprites_npz):
+  for name, designated in (("a", ("orientation",)), ("b", ("position_x",))):
+    train_lib.run(tiny_training(
+        tmp_path / name, dataset="npz", dataset_path=dsprites_npz,
+        designated=designated, ratio="1:0:0:1", group_size=3,
+        eval_groups_per_type=3), verbose=0)
+  with pytest.raises(ValueError, match="evaluate them apart"):
+    evaluate_lib.run(tiny([tmp_path / "a", tmp_path / "b"],
+                          tmp_path / "report"))
+  assert not (tmp_path / "report").exists()
