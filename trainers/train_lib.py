@@ -668,6 +668,10 @@ def run(config: TrainConfig, verbose: int = 1, step_hooks=()) -> dict:
   # The devices decide whether the global batch splits into whole groups:
   # checked before anything is written.
   source = labelled_source(config)
+  if source is not None:
+    print(f"{config.dataset} groups (usable combinations per type): train "
+          f"{source.train_groups.describe()}; test "
+          f"{source.test_groups.describe()}.", flush=True)
   run_strategy = strategy(config.strategy)
   replicas = run_strategy.num_replicas_in_sync
   distribution.check_groups_per_replica(config.groups_per_batch, replicas)

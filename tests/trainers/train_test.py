@@ -500,11 +500,17 @@ def test_a_face_model_that_is_not_there_is_refused_before_training(tmp_path):
   assert not (tmp_path / "run").exists()
 
 
-def test_trains_and_scores_on_a_labelled_npz(tmp_path, dsprites_npz):
+def test_trains_and_scores_on_a_labelled_npz(tmp_path, dsprites_npz,
+                                             capsys):
   metrics = train_lib.run(tiny(
       tmp_path / "run", dataset="npz", dataset_path=dsprites_npz,
       designated=("orientation", "position_x"), ratio="1:1:0:1"), verbose=0)
   assert metrics["steps"] == 2 and metrics["dataset"] == "npz"
+  # 2 shapes x 3 positions for orientation groups, 2 x 4 for position
+  # groups, 4 x 3 (orientation, position) for intrinsic groups.
+  assert ("npz groups (usable combinations per type): train orientation: 6 "
+          "combinations, position_x: 8, intrinsic: 12") in capsys.readouterr(
+              ).out
   # Scored under the dataset's own factor names, z1 and z2.
   assert {name: s["latent"] for name, s in metrics["factors"].items()} == {
       "orientation": 0, "position_x": 1}
