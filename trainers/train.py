@@ -49,6 +49,18 @@ _CHANNELS = flags.DEFINE_enum(
     "channels", "1", ["1", "3"], "1: grayscale (colour sources are converted "
     "with BT.601 luma); 3: colour, for colour labelled sources (npz, "
     "shapes3d).")
+_OBJECT_AZIMUTHS = flags.DEFINE_integer(
+    "object_azimuths", 24, "--dataset=objects: azimuths rendered, evenly "
+    "spaced over 360 degrees.")
+_OBJECT_ELEVATIONS = flags.DEFINE_list(
+    "object_elevations", ["0", "20"], "--dataset=objects: camera elevations "
+    "rendered, degrees.")
+_OBJECT_LIGHTS = flags.DEFINE_list(
+    "object_lights", ["0"], "--dataset=objects: light azimuths rendered, "
+    "degrees.")
+_OBJECT_UP_AXIS = flags.DEFINE_enum(
+    "object_up_axis", "y", ["y", "z"], "--dataset=objects: the meshes' up "
+    "axis (many CAD exports use z).")
 _MODEL_DIR = flags.DEFINE_string("model_dir", "outputs/faces",
                                  "Where checkpoints, logs and results go.")
 _RATIO = flags.DEFINE_string("ratio", "1:1:1:10", "Group-type weights "
@@ -136,6 +148,14 @@ def warmup_ranges_from_flags(values):
   return factors.FactorRanges(**ranges)
 
 
+def _degrees(values, name) -> tuple:
+  try:
+    return tuple(float(v) for v in values)
+  except ValueError:
+    raise ValueError(f"--{name}={','.join(values)} must be a list of "
+                     "numbers in degrees.") from None
+
+
 def config_from_flags() -> train_lib.TrainConfig:
   values = flags.FLAGS
   return train_lib.TrainConfig(
@@ -143,6 +163,11 @@ def config_from_flags() -> train_lib.TrainConfig:
       dataset_path=_DATASET_PATH.value,
       factor_names=tuple(_FACTOR_NAMES.value),
       designated=tuple(_DESIGNATED.value), channels=int(_CHANNELS.value),
+      object_azimuths=_OBJECT_AZIMUTHS.value,
+      object_elevations=_degrees(_OBJECT_ELEVATIONS.value,
+                                 "object_elevations"),
+      object_lights=_degrees(_OBJECT_LIGHTS.value, "object_lights"),
+      object_up_axis=_OBJECT_UP_AXIS.value,
       image_size=values.image_size,
       group_size=values.group_size, face_model=values.face_model,
       ranges=data_flags.ranges_from_flags(values),

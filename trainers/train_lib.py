@@ -57,6 +57,11 @@ class TrainConfig:
   dataset_path: Optional[str] = None
   factor_names: tuple = ()
   designated: tuple = ()
+  # --dataset=objects: the views rendered (objects_dataset.make_config).
+  object_azimuths: int = 24
+  object_elevations: tuple = (0.0, 20.0)
+  object_lights: tuple = (0.0,)
+  object_up_axis: str = "y"
   image_size: int = 64
   # 3: colour images (labelled colour sources only).
   channels: int = 1
@@ -111,7 +116,8 @@ def config_from_dict(values: dict) -> TrainConfig:
   if unknown:
     raise ValueError(f"Unknown training settings {unknown}; allowed: "
                      f"{sorted(known)}.")
-  for key in ("mirror_odd_factors", "factor_names", "designated"):
+  for key in ("mirror_odd_factors", "factor_names", "designated",
+              "object_elevations", "object_lights"):
     if key in values:
       values[key] = tuple(values[key])
   for key in ("ranges", "warmup_ranges"):
@@ -346,7 +352,11 @@ def labelled_source(config: TrainConfig) -> Optional[sources.LabelledSource]:
   return sources.load(config.dataset, config.dataset_path, config.designated,
                       config.image_size, config.group_size,
                       config.factor_names, config.data_dir, config.ratio,
-                      channels=config.channels)
+                      channels=config.channels, render_grid=dict(
+                          azimuths=config.object_azimuths,
+                          elevations=config.object_elevations,
+                          lights=config.object_lights,
+                          up_axis=config.object_up_axis))
 
 
 def train_dataset(config: TrainConfig, first_step: int = 0,

@@ -95,10 +95,13 @@ def check_designated(designated: Sequence[str], factor_names: Sequence[str]):
 def load(kind: str, path: Optional[str], designated: Sequence[str],
          image_size: int, group_size: int,
          factor_names: Sequence[str] = (), data_dir: Optional[str] = None,
-         ratio=None, channels: int = 1) -> LabelledSource:
+         ratio=None, channels: int = 1,
+         render_grid: Optional[dict] = None) -> LabelledSource:
   """Reads a labelled source and indexes its groups; every check (path,
   factor names, sizes, whether the ratio's group types can be formed)
-  happens here, before training."""
+  happens here, before training. `render_grid` holds the objects
+  builder's view settings (azimuths, elevations, lights, up_axis; see
+  `objects_dataset.make_config`)."""
   if kind not in KINDS:
     raise ValueError(f"Unknown dataset {kind!r}; allowed: faces, "
                      f"{', '.join(KINDS)}.")
@@ -129,8 +132,10 @@ def load(kind: str, path: Optional[str], designated: Sequence[str],
     else:
       names, module, keys = OBJECTS_FACTORS, objects_dataset, (
           "object", "azimuth_class", "elevation_class", "light_class")
-    builder = module.builder({"image_size": image_size}, data_dir=data_dir,
-                             manual_dir=path)
+    settings = {"image_size": image_size}
+    if kind == "objects":
+      settings.update(render_grid or {})
+    builder = module.builder(settings, data_dir=data_dir, manual_dir=path)
     if not builder.is_prepared():
       builder.download_and_prepare()
     split = {}

@@ -18,6 +18,7 @@ import tensorflow as tf
 from dcign_tf import model as model_lib
 from dcign_tf import precision
 from dcign_tf.data import factors
+from dcign_tf.data import objects_dataset
 from dcign_tf.graphics import mesh as mesh_lib
 from trainers import train_lib
 
@@ -167,6 +168,8 @@ def test_cpu_estimate_names_the_quick_flagfile(tmp_path, capsys):
      "numbers low,high in degrees."),
     ("--warmup_azimuth_range=-120,0", r"The warm-up range of azimuth "
      "[-120, 0] leaves its full range [-90, 90]"),
+    ("--object_elevations=low", "--object_elevations=low must be a list of "
+     "numbers in degrees."),
 ])
 def test_binary_rejects_bad_flags_in_one_line(tmp_path, flag, message):
   result = subprocess.run(
@@ -577,11 +580,20 @@ def test_trains_on_a_folder_of_obj_objects(tmp_path):
         [f"v {x} {y} {z}" for x, y, z in vertices] +
         ["f " + " ".join(map(str, face)) for face in faces]) + "\n")
   metrics = train_lib.run(tiny(
-      tmp_path / "run", dataset="objects", designated=("azimuth",),
-      dataset_path=str(tmp_path / "objects"), ratio="1:0:0:1",
-      data_dir=str(tmp_path / "tfds")), verbose=0)
+      tmp_path / "run", dataset="objects", designated=("azimuth", "light"),
+      dataset_path=str(tmp_path / "objects"), ratio="1:1:0:1",
+      data_dir=str(tmp_path / "tfds"), object_azimuths=6,
+      object_elevations=(0.0, 25.0), object_lights=(-40.0, 40.0)), verbose=0)
   assert metrics["steps"] == 2
-  assert set(metrics["factors"]) == {"azimuth"}
+  assert set(metrics["factors"]) == {"azimuth", "light"}
+  # The views asked for: 2 objects x 6 azimuths x 2 elevations x 2 lights
+  # (one object per split; intrinsic groups vary the elevation).
+  builder = objects_dataset.builder(
+      dict(image_size=32, azimuths=6, elevations=(0.0, 25.0),
+           lights=(-40.0, 40.0)), data_dir=str(tmp_path / "tfds"))
+  assert builder.is_prepared()
+  assert sum(split.num_examples
+             for split in builder.info.splits.values()) == 48
 
 
 def test_trains_in_colour_on_a_colour_npz(tmp_path):
