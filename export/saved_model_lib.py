@@ -18,6 +18,7 @@ from dcign_tf import evaluation
 from dcign_tf import serving
 from dcign_tf.data import factors
 from dcign_tf.data import faces_dataset
+from dcign_tf.data import sources
 from trainers import evaluate_lib
 from trainers import train_lib
 
@@ -62,17 +63,39 @@ def metadata(config, model, calibrations: dict) -> dict:
       "ranges": config.ranges.to_dict(),
       # Where the training images come from, so export.tflite can draw
       # representative and held-out inputs without the model dir.
-      "dataset": evaluate_lib.dataset_of(config),
+      "dataset": dataset_record(config),
   }
+
+
+def dataset_record(config) -> dict:
+  """The training data's settings: the faces' dataset dict, or what
+  `train_lib.labelled_source` needs to read a labelled source again."""
+  if config.dataset == "faces":
+    return evaluate_lib.dataset_of(config)
+  return {key: getattr(config, key) for key in LABELLED_SETTINGS}
+
+
+# The TrainConfig settings that locate and shape a labelled source.
+LABELLED_SETTINGS = ("dataset", "dataset_path", "designated", "factor_names",
+                     "image_size", "group_size", "channels", "data_dir",
+                     "ratio", "object_azimuths", "object_elevations",
+                     "object_lights", "object_up_axis")
 
 
 def fit_calibrations(config, model, groups_per_type: int = 40,
                      workers: int = 0) -> dict:
   """Factor -> Calibration, fitted on training groups of the model's own
-  dataset (the same fit as trainers.evaluate's)."""
-  source = evaluate_lib.source_of(evaluate_lib.dataset_of(config))
-  with faces_dataset.worker_pool(workers or None) as pool:
-    data = evaluate_lib.render_groups(source, "train", groups_per_type, pool)
+  dataset (the same fit as trainers.evaluate's). For a labelled source the
+  "degrees" are the factor's label classes, and factors go by the
+  dataset's names."""
+  if config.dataset != "faces":
+    data = sources.evaluation_groups(train_lib.labelled_source(config),
+                                     groups_per_type, config.seed, "train")
+  else:
+    source = evaluate_lib.source_of(evaluate_lib.dataset_of(config))
+    with faces_dataset.worker_pool(workers or None) as pool:
+      data = evaluate_lib.render_groups(source, "train", groups_per_type,
+                                        pool)
   functions = evaluate_lib.ModelFunctions(model)
   codes = functions.encode(data["images"])
   scores = {}
@@ -81,7 +104,9 @@ def fit_calibrations(config, model, groups_per_type: int = 40,
         codes, data["group_type"], data["group_id"],
         {f: data[f] for f in factors.FACTORS})
   latents = evaluate_lib.factor_latent_map(config, model, scores)
-  return evaluate_lib.calibrations(functions, data, latents, codes)
+  fitted = evaluate_lib.calibrations(functions, data, latents, codes)
+  names = train_lib.factor_display_names(config)
+  return {names[slot]: calibration for slot, calibration in fitted.items()}
 
 
 def export(model_dir: str, export_dir: str, version: Optional[int] = None,

@@ -25,6 +25,7 @@ from dcign_tf.data import factors
 from dcign_tf.data import faces_dataset
 from dcign_tf.data import groups
 from trainers import evaluate_lib
+from trainers import train_lib
 
 TFLITE_FOLDER = "tflite"
 
@@ -82,8 +83,18 @@ def _source(model: ExportedModel) -> groups.GroupSource:
 
 def rendered_images(model: ExportedModel, split: str, count: int,
                     workers: int = 0) -> np.ndarray:
-  """`count` images [count, S, S, 1] in [0, 1] from `split` ("train" or
+  """`count` images [count, S, S, C] in [0, 1] from `split` ("train" or
   "test") of the model's dataset, all group types mixed."""
+  dataset = model.metadata.get("dataset") or {}
+  if dataset.get("dataset", "faces") != "faces":
+    settings = {key: tuple(v) if isinstance(v, list) else v
+                for key, v in dataset.items()}
+    labelled = train_lib.labelled_source(train_lib.TrainConfig(
+        model_dir="", **settings))
+    images = (labelled.train_images if split == "train"
+              else labelled.test_images)
+    order = np.random.default_rng(0).permutation(len(images))[:count]
+    return images[np.sort(order)].astype(np.float32) / 255.0
   source = _source(model)
   per_type = max(1, math.ceil(count / (len(factors.GroupType) *
                                        source.group_size)))

@@ -606,7 +606,7 @@ def run_labelled(config: EvaluateConfig, names: list,
           f"({other.dataset_path}, designated {list(other.designated)}), "
           f"{names[0]} on --dataset={first.dataset} ({first.dataset_path}, "
           f"designated {list(first.designated)}); evaluate them apart.")
-  loaded = [train_lib.load_trained(d, labelled_ok=True)
+  loaded = [train_lib.load_trained(d)
             for d in config.model_dirs]
   source = train_lib.labelled_source(first)
   data = sources.evaluation_groups(source, config.eval_groups_per_type,

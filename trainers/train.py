@@ -197,11 +197,6 @@ def main(argv):
     config = config_from_flags()
     export_dir = (_EXPORT_DIR.value or
                   saved_model_lib.default_export_dir(config.model_dir))
-    if _EXPORT.value and config.dataset != "faces":
-      raise ValueError(f"--export with --dataset={config.dataset}: the "
-                       "exports' warm-up and calibration render faces; pass "
-                       "--noexport (exports of labelled-dataset models are "
-                       "not supported yet).")
     if _EXPORT.value:  # Refused before training, not after.
       saved_model_lib.check_export_dir(config.model_dir, export_dir)
     metrics = train_lib.run(config)

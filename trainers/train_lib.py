@@ -554,18 +554,13 @@ def remove_unfinished_checkpoints(directory: str):
         os.remove(path)
 
 
-def load_trained(model_dir: str, labelled_ok: bool = False):
+def load_trained(model_dir: str):
   """(config, model) of a trained model dir, from its latest checkpoint.
 
   Raises ValueError when the dir has no config or checkpoint, or when its
   checkpoint does not fit the architecture its config describes.
   """
   config = read_config(model_dir)
-  if config.dataset != "faces" and not labelled_ok:
-    raise ValueError(f"--model_dir={model_dir} was trained on --dataset="
-                     f"{config.dataset}; the exports handle models of the "
-                     "rendered faces only so far (trainers.evaluate scores "
-                     "it).")
   network = validate(config)
   path = os.path.join(model_dir, ARCHITECTURE_FILE)
   if os.path.exists(path):

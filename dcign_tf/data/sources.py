@@ -162,22 +162,27 @@ def load(kind: str, path: Optional[str], designated: Sequence[str],
 
 
 def evaluation_groups(source: LabelledSource, groups_per_type: int,
-                      seed: int) -> dict:
-  """Test groups as arrays, like `train_lib.evaluation_groups`: images
-  float [M, S, S, 1], group_type [M] (model types), group_id [M] and, per
-  designated factor's slot, its label [M]; `groups_per_type` groups of
-  every type the labels can form."""
+                      seed: int, split: str = "test") -> dict:
+  """Groups of `split` ("test", or "train" for calibrations) as arrays,
+  like `train_lib.evaluation_groups`: images float [M, S, S, C],
+  group_type [M] (model types), group_id [M] and, per designated factor's
+  slot, its label [M]; `groups_per_type` groups of every type the labels
+  can form."""
+  if split not in ("train", "test"):
+    raise ValueError(f"Unknown split {split!r}; allowed: train, test.")
+  groups_of = source.test_groups if split == "test" else source.train_groups
+  all_images = source.test_images if split == "test" else source.train_images
   model_types = pipeline.slot_group_types(source.designated, source.slots)
   images, group_type, group_id, labels = [], [], [], []
-  rng = np.random.default_rng([seed, 7])
-  usable = [count > 0 for count in source.test_groups.counts().values()]
+  rng = np.random.default_rng([seed, 7 if split == "test" else 8])
+  usable = [count > 0 for count in groups_of.counts().values()]
   for labelled_type, ok in enumerate(usable):
     if not ok:
       continue
     for _ in range(groups_per_type):
-      indices = source.test_groups.sample_group(rng, labelled_type)
-      images.append(source.test_images[indices])
-      labels.append(source.test_groups.labels[indices])
+      indices = groups_of.sample_group(rng, labelled_type)
+      images.append(all_images[indices])
+      labels.append(groups_of.labels[indices])
       group_type += [model_types[labelled_type]] * len(indices)
       group_id += [len(group_id) // len(indices)] * len(indices)
   labels = np.concatenate(labels)

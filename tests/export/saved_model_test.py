@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from dcign_tf import serving
 from export import saved_model_lib
+from export import tflite_lib
 from trainers import train_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -137,3 +138,37 @@ def test_an_export_killed_part_way_leaves_no_version_behind(trained,
   for base in ("encoder", "decoder"):
     assert not [name for name in os.listdir(os.path.join(out, base))
                 if name.startswith(serving.STAGING_PREFIX)]
+
+
+def test_a_colour_labelled_model_exports_and_converts(tmp_path):
+  # Hue 3 x position 4 colour squares in the dSprites .npz layout.
+  classes = np.array([(h, x) for h in range(3) for x in range(4)])
+  imgs = np.zeros((len(classes), 32, 32, 3), np.uint8)
+  for image, (hue, x) in zip(imgs, classes):
+    image[8:20, 4 + 6 * x:14 + 6 * x, hue] = 250
+  np.savez(tmp_path / "colour.npz", imgs=imgs, latents_classes=classes)
+  model_dir = str(tmp_path / "run")
+  train_lib.run(train_lib.TrainConfig(
+      model_dir=model_dir, dataset="npz", channels=3,
+      dataset_path=str(tmp_path / "colour.npz"),
+      factor_names=("hue", "position"), designated=("position",),
+      ratio="1:0:0:1", image_size=32, group_size=3, latent_size=6,
+      train_steps=2, checkpoint_every=1, eval_groups_per_type=3,
+      sweep_faces=1, sweep_steps=2), verbose=0)
+  paths = saved_model_lib.export(model_dir, str(tmp_path / "export"),
+                                 calibration_groups_per_type=3)
+  encoder = tf.saved_model.load(paths["encoder"])
+  means = encoder.signatures["serving_default"](
+      images=tf.constant(imgs[:2] / 255.0, tf.float32))["mean"]
+  assert means.shape == (2, 6)
+  with open(os.path.join(paths["encoder"], "assets",
+                         serving.METADATA_FILE)) as stream:
+    info = json.load(stream)
+  # Factors under the dataset's names; "degrees" are its label classes.
+  assert info["channels"] == 3 and info["factor_latents"] == {"position": 0}
+  assert info["calibration"]["position"]["degrees"] == [0.0, 1.0, 2.0, 3.0]
+  assert info["dataset"]["dataset"] == "npz"
+  # export.tflite draws its check inputs from the labelled source.
+  report = tflite_lib.convert(paths["encoder"], samples=4, workers=1)
+  assert report["inputs"] == "4 test renders"
+  assert all(e["max_abs_error"] <= 1e-4 for e in report["errors"].values())

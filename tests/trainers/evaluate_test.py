@@ -180,10 +180,6 @@ def test_chairs_models_get_figure_7_and_their_scores(tmp_path):
   report = (out / "report.md").read_text()
   assert "| chairs | azimuth | z1 |" in report
   assert "![chairs_sweep_azimuth.png](chairs_sweep_azimuth.png)" in report
-  # The exports still need a faces model, and say so.
-  with pytest.raises(ValueError, match="the exports handle models of the "
-                     "rendered faces only"):
-    train_lib.load_trained(str(tmp_path / "chairs"))
 
 
 def test_models_of_different_labelled_sources_are_evaluated_apart(
