@@ -43,6 +43,8 @@ import numpy as np
 from PIL import Image
 import tensorflow_datasets as tfds
 
+from dcign_tf.data import manual_builder
+
 RAW_FOLDER = "rendered_chairs"
 RAW_TAR = "rendered_chairs.tar"
 RENDERS_FOLDER = "renders"
@@ -58,8 +60,6 @@ MAX_IMAGE_SIZE = 256
 DEFAULT_CROP_FRACTION = 0.75
 # About 150 of the 1,393 chairs for testing, as in the paper.
 DEFAULT_TEST_FRACTION = 150 / 1393
-# Chairs are split by the hash of their name modulo this many buckets.
-SPLIT_BUCKETS = 1000
 
 # e.g. image_000_p020_t000_r096.png: render number, pitch (elevation),
 # theta (azimuth) and render distance.
@@ -254,11 +254,6 @@ def azimuth_class(azimuth: float) -> int:
   return int(math.floor(azimuth / step + 0.5)) % NUM_AZIMUTHS
 
 
-def _test_bucket(chair_name: str) -> int:
-  digest = hashlib.md5(chair_name.encode("utf-8")).hexdigest()
-  return int(digest, 16) % SPLIT_BUCKETS
-
-
 def split_chairs(chair_names: Sequence[str],
                  test_fraction: float = DEFAULT_TEST_FRACTION
                 ) -> Dict[str, Tuple[str, ...]]:
@@ -283,15 +278,7 @@ def split_chairs(chair_names: Sequence[str],
     raise ValueError(f"Only {len(names)} chair(s) with renders were found "
                      f"({', '.join(names) or 'none'}); allowed: at least 2, "
                      "so that train and test hold different chairs.")
-  buckets = {name: _test_bucket(name) for name in names}
-  test = [n for n in names if buckets[n] < test_fraction * SPLIT_BUCKETS]
-  train = [n for n in names if buckets[n] >= test_fraction * SPLIT_BUCKETS]
-  by_bucket = sorted(names, key=lambda name: (buckets[name], name))
-  if not test:
-    test, train = [by_bucket[0]], by_bucket[1:]
-  elif not train:
-    train, test = [by_bucket[-1]], by_bucket[:-1]
-  return {"train": tuple(sorted(train)), "test": tuple(sorted(test))}
+  return manual_builder.split_by_name(names, test_fraction)
 
 
 def render_to_array(data: bytes, filename: str, image_size: int,
@@ -436,7 +423,7 @@ def _index(source: RawSource) -> _Index:
                 tar_offsets=offsets)
 
 
-class Chairs(tfds.core.GeneratorBasedBuilder):
+class Chairs(manual_builder.ManualDirBuilder):
   """Rendered 3D chairs (Aubry et al., 2014) for DC-IGN (Kulkarni et al.,
   2015), one example per render."""
 
@@ -447,68 +434,8 @@ class Chairs(tfds.core.GeneratorBasedBuilder):
   BUILDER_CONFIGS = [make_config(150), make_config(64)]
   DEFAULT_BUILDER_CONFIG_NAME = "150px"
 
-  def __init__(self, *, manual_dir: Optional[Union[str, os.PathLike]] = None,
-               **kwargs):
-    """Args: manual_dir: where the raw data are (see MANUAL_INSTRUCTIONS)."""
-    super().__init__(**kwargs)
-    self._given_manual_dir = (None if manual_dir is None
-                              else os.path.expanduser(os.fspath(manual_dir)))
-    # Pickled builders are rebuilt from _original_state, so it must carry
-    # the manual dir too.
-    self._original_state["manual_dir"] = self._given_manual_dir
-    self._prepare_manual_dir = None
-
-  def manual_dir_path(self, download_dir: Optional[str] = None,
-                      download_config: Optional[
-                          tfds.download.DownloadConfig] = None) -> str:
-    """The manual dir `download_and_prepare` reads, with these arguments.
-
-    `download_config.manual_dir` wins, then the builder's `manual_dir`,
-    then TFDS's default, `<download_dir>/manual` with download_dir
-    defaulting to `<data_dir>/downloads`.
-    """
-    if download_config is not None and download_config.manual_dir:
-      return os.path.expanduser(os.fspath(download_config.manual_dir))
-    if self._given_manual_dir:
-      return self._given_manual_dir
-    downloads = download_dir or os.path.join(os.fspath(self.data_dir_root),
-                                             "downloads")
-    return os.path.join(os.path.expanduser(os.fspath(downloads)), "manual")
-
-  def check_manual_dir(self, download_dir: Optional[str] = None,
-                       download_config: Optional[
-                           tfds.download.DownloadConfig] = None) -> RawSource:
-    """`check_manual_dir` of `manual_dir_path(...)`: a cheap check to run
-    before `download_and_prepare`."""
-    return check_manual_dir(self.manual_dir_path(download_dir,
-                                                 download_config))
-
-  def download_and_prepare(self, *, download_dir: Optional[str] = None,
-                           download_config: Optional[
-                               tfds.download.DownloadConfig] = None,
-                           **kwargs) -> None:
-    """TFDS's `download_and_prepare`, after checking the raw data are there.
-
-    Raises:
-      ValueError: from `check_manual_dir`, before anything is written under
-        `data_dir`, when the data still have to be prepared.
-    """
-    download_config = download_config or tfds.download.DownloadConfig()
-    manual_dir = self.manual_dir_path(download_dir, download_config)
-    # TFDS would fetch a dataset of the same name from its GCS bucket
-    # instead of building ours; "chairs" must always come from these files.
-    download_config = dataclasses.replace(
-        download_config, manual_dir=manual_dir, try_download_gcs=False)
-    mode = tfds.download.GenerateMode(download_config.download_mode)
-    reused = self.data_path.exists() and not mode.overwrite_dataset
-    if mode != tfds.download.GenerateMode.UPDATE_DATASET_INFO and not reused:
-      check_manual_dir(manual_dir)
-    self._prepare_manual_dir = manual_dir
-    try:
-      super().download_and_prepare(download_dir=download_dir,
-                                   download_config=download_config, **kwargs)
-    finally:
-      self._prepare_manual_dir = None
+  def check_raw(self, manual_dir: str) -> RawSource:
+    return check_manual_dir(manual_dir)
 
   def _info(self) -> tfds.core.DatasetInfo:
     size = self.builder_config.image_size
@@ -549,8 +476,7 @@ class Chairs(tfds.core.GeneratorBasedBuilder):
   def _split_generators(self, dl_manager):
     # Checked again: TFDS may reach here without our download_and_prepare
     # (e.g. from a subclass), and the folder may have changed meanwhile.
-    manual_dir = self._prepare_manual_dir or os.fspath(dl_manager.manual_dir)
-    source = check_manual_dir(manual_dir)
+    source = check_manual_dir(self.raw_dir(dl_manager))
     index = _index(source)
     chairs = split_chairs(list(index.chair_labels),
                           self.builder_config.test_fraction)
@@ -623,23 +549,9 @@ def builder(config: Union[ChairsConfig, Mapping[str, Any], None] = None,
     ValueError: for bad settings, or a config whose name does not encode
       its settings (it could then collide with other prepared data).
   """
-  if config is None:
-    config = make_config()
-  elif isinstance(config, Mapping):
-    config = make_config(**config)
-  elif isinstance(config, ChairsConfig):
-    canonical = make_config(config.image_size, config.crop_fraction,
-                            config.test_fraction)
-    if config.name != canonical.name:
-      raise ValueError(f"Config name {config.name!r} does not encode its "
-                       f"settings; allowed: {canonical.name!r}, as built by "
-                       "chairs_dataset.make_config.")
-    config = canonical
-  else:
-    raise ValueError(f"config must be a ChairsConfig, a mapping of "
-                     f"make_config arguments or None, got {config!r}.")
-  # TFDS refuses a config object that shares a predefined config's name, so
-  # the presets are asked for by name.
-  if config.name in {preset.name for preset in Chairs.BUILDER_CONFIGS}:
-    config = config.name
+  config = manual_builder.resolve_config(
+      config, make_config, ChairsConfig,
+      lambda config: (config.image_size, config.crop_fraction,
+                      config.test_fraction),
+      Chairs)
   return Chairs(config=config, data_dir=data_dir, manual_dir=manual_dir)

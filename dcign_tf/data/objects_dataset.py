@@ -54,6 +54,7 @@ from absl import logging
 import numpy as np
 import tensorflow_datasets as tfds
 
+from dcign_tf.data import manual_builder
 from dcign_tf.graphics import face_model
 from dcign_tf.graphics import mesh as mesh_lib
 from dcign_tf.graphics import model_files
@@ -71,8 +72,6 @@ DEFAULT_ELEVATIONS = (0.0, 20.0)
 DEFAULT_LIGHTS = (0.0,)
 DEFAULT_TEST_FRACTION = 0.1
 DEFAULT_UP_AXIS = "y"
-# Objects are split by the hash of their name modulo this many buckets.
-SPLIT_BUCKETS = 1000
 # A face spans NORMALISED_HEIGHT in the camera's 2 * half_width window; an
 # object's bounding sphere gets the same diameter.
 FIT_RADIUS = face_model.NORMALISED_HEIGHT / 2
@@ -257,11 +256,6 @@ def check_manual_dir(manual_dir: Union[str, os.PathLike]
   return tuple(by_name[name] for name in sorted(by_name))
 
 
-def _test_bucket(name: str) -> int:
-  digest = hashlib.md5(name.encode("utf-8")).hexdigest()
-  return int(digest, 16) % SPLIT_BUCKETS
-
-
 def split_objects(object_names: Sequence[str],
                   test_fraction: float = DEFAULT_TEST_FRACTION
                  ) -> Dict[str, Tuple[str, ...]]:
@@ -286,16 +280,7 @@ def split_objects(object_names: Sequence[str],
     raise ValueError("No objects to split; allowed: at least one name.")
   if len(names) == 1:
     return {"train": tuple(names), "test": ()}
-  buckets = {name: _test_bucket(name) for name in names}
-  threshold = test_fraction * SPLIT_BUCKETS
-  test = [name for name in names if buckets[name] < threshold]
-  train = [name for name in names if buckets[name] >= threshold]
-  by_bucket = sorted(names, key=lambda name: (buckets[name], name))
-  if not test:
-    test, train = [by_bucket[0]], by_bucket[1:]
-  elif not train:
-    train, test = [by_bucket[-1]], by_bucket[:-1]
-  return {"train": tuple(sorted(train)), "test": tuple(sorted(test))}
+  return manual_builder.split_by_name(names, test_fraction)
 
 
 def load_mesh(path: str, up_axis: str = DEFAULT_UP_AXIS) -> mesh_lib.Mesh:
@@ -357,7 +342,7 @@ def render_view(mesh: mesh_lib.Mesh, azimuth: float, elevation: float,
       :, :, np.newaxis]
 
 
-class DcignObjects(tfds.core.GeneratorBasedBuilder):
+class DcignObjects(manual_builder.ManualDirBuilder):
   """Renders of a folder of OBJ meshes, one example per view."""
 
   VERSION = tfds.core.Version("1.0.0")
@@ -367,61 +352,8 @@ class DcignObjects(tfds.core.GeneratorBasedBuilder):
   BUILDER_CONFIGS = [make_config(64), make_config(128)]
   DEFAULT_BUILDER_CONFIG_NAME = "64px"
 
-  def __init__(self, *, manual_dir: Optional[Union[str, os.PathLike]] = None,
-               **kwargs):
-    """Args: manual_dir: the folder of meshes (see MANUAL_INSTRUCTIONS)."""
-    super().__init__(**kwargs)
-    self._given_manual_dir = (None if manual_dir is None
-                              else os.path.expanduser(os.fspath(manual_dir)))
-    # Pickled builders are rebuilt from _original_state, so it must carry
-    # the manual dir too.
-    self._original_state["manual_dir"] = self._given_manual_dir
-    self._prepare_manual_dir = None
-
-  def manual_dir_path(self, download_dir: Optional[str] = None,
-                      download_config: Optional[
-                          tfds.download.DownloadConfig] = None) -> str:
-    """The manual dir `download_and_prepare` reads, with these arguments.
-
-    `download_config.manual_dir` wins, then the builder's `manual_dir`,
-    then `<download_dir>/manual`, download_dir defaulting to
-    `<data_dir>/downloads`.
-    """
-    if download_config is not None and download_config.manual_dir:
-      return os.path.expanduser(os.fspath(download_config.manual_dir))
-    if self._given_manual_dir:
-      return self._given_manual_dir
-    downloads = download_dir or os.path.join(os.fspath(self.data_dir_root),
-                                             "downloads")
-    return os.path.join(os.path.expanduser(os.fspath(downloads)), "manual")
-
-  def download_and_prepare(self, *, download_dir: Optional[str] = None,
-                           download_config: Optional[
-                               tfds.download.DownloadConfig] = None,
-                           **kwargs) -> None:
-    """TFDS's `download_and_prepare`, after checking the meshes are there.
-
-    Raises:
-      ValueError: from `check_manual_dir`, before anything is written under
-        `data_dir`, when the data still have to be prepared; or naming a
-        mesh that fails to load, during generation (nothing is kept).
-    """
-    download_config = download_config or tfds.download.DownloadConfig()
-    manual_dir = self.manual_dir_path(download_dir, download_config)
-    # TFDS would fetch a dataset of the same name from its GCS bucket; ours
-    # must always come from the user's meshes.
-    download_config = dataclasses.replace(
-        download_config, manual_dir=manual_dir, try_download_gcs=False)
-    mode = tfds.download.GenerateMode(download_config.download_mode)
-    reused = self.data_path.exists() and not mode.overwrite_dataset
-    if mode != tfds.download.GenerateMode.UPDATE_DATASET_INFO and not reused:
-      check_manual_dir(manual_dir)
-    self._prepare_manual_dir = manual_dir
-    try:
-      super().download_and_prepare(download_dir=download_dir,
-                                   download_config=download_config, **kwargs)
-    finally:
-      self._prepare_manual_dir = None
+  def check_raw(self, manual_dir: str) -> Tuple[ObjectFile, ...]:
+    return check_manual_dir(manual_dir)
 
   def _info(self) -> tfds.core.DatasetInfo:
     size = self.builder_config.image_size
@@ -457,8 +389,7 @@ class DcignObjects(tfds.core.GeneratorBasedBuilder):
   def _split_generators(self, dl_manager):
     # Listed again: TFDS may get here without our download_and_prepare, and
     # the folder may have changed meanwhile.
-    manual_dir = self._prepare_manual_dir or os.fspath(dl_manager.manual_dir)
-    files = check_manual_dir(manual_dir)
+    files = check_manual_dir(self.raw_dir(dl_manager))
     labels = {file.name: label for label, file in enumerate(files)}
     splits = split_objects(list(labels), self.builder_config.test_fraction)
     generators = {}
@@ -513,24 +444,9 @@ def builder(config: Union[ObjectsConfig, Mapping[str, Any], None] = None,
     ValueError: for bad settings, or a config whose name does not encode
       its settings (it could then collide with other prepared data).
   """
-  if config is None:
-    config = make_config()
-  elif isinstance(config, Mapping):
-    config = make_config(**config)
-  elif isinstance(config, ObjectsConfig):
-    canonical = make_config(config.image_size, config.azimuths,
-                            config.elevations, config.lights,
-                            config.test_fraction, config.up_axis)
-    if config.name != canonical.name:
-      raise ValueError(f"Config name {config.name!r} does not encode its "
-                       f"settings; allowed: {canonical.name!r}, as built by "
-                       "objects_dataset.make_config.")
-    config = canonical
-  else:
-    raise ValueError(f"config must be an ObjectsConfig, a mapping of "
-                     f"make_config arguments or None, got {config!r}.")
-  # TFDS refuses a config object that shares a predefined config's name, so
-  # the presets are asked for by name.
-  if config.name in {preset.name for preset in DcignObjects.BUILDER_CONFIGS}:
-    config = config.name
+  config = manual_builder.resolve_config(
+      config, make_config, ObjectsConfig,
+      lambda config: (config.image_size, config.azimuths, config.elevations,
+                      config.lights, config.test_fraction, config.up_axis),
+      DcignObjects)
   return DcignObjects(config=config, data_dir=data_dir, manual_dir=manual_dir)
