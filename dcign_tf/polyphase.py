@@ -49,6 +49,19 @@ def phase_selection(kernel_size: int, padding: str) -> Optional[tuple]:
   return selection, -low, high
 
 
+def phase_kernels(kernel, selection):
+  """[D, D, Cin, 4 * Cout]: the four phases' kernels of `kernel` [k, k, Cin,
+  Cout] as one convolution's, output channel (r * 2 + s) * Cout + c in the
+  order depth_to_space reads. `selection` from `phase_selection`."""
+  kernel = tf.convert_to_tensor(kernel)
+  size = selection.shape[1]
+  channels_in, channels_out = int(kernel.shape[2]), int(kernel.shape[3])
+  selection = tf.constant(selection, kernel.dtype)
+  phase_kernel = tf.einsum("rya,sxb,abio->yxirso", selection, selection,
+                           kernel)
+  return tf.reshape(phase_kernel, [size, size, channels_in, 4 * channels_out])
+
+
 def upsample_conv(features, kernel, bias, padding: str, activation=None):
   """conv(up2(features)) with `kernel` [k, k, Cin, Cout] and `bias` [Cout],
   computed at the input resolution (see the module docstring). Falls back
@@ -62,14 +75,7 @@ def upsample_conv(features, kernel, bias, padding: str, activation=None):
     output = tf.nn.conv2d(upsampled, kernel, 1, padding.upper()) + bias
   else:
     selection, before, after = phases
-    size = selection.shape[1]
-    channels_in, channels_out = int(kernel.shape[2]), int(kernel.shape[3])
-    # [D, D, Cin, 2, 2, Cout]: output channel (r * 2 + s) * Cout + c, the
-    # order depth_to_space reads.
-    phase_kernel = tf.einsum("rya,sxb,abio->yxirso", selection, selection,
-                             tf.convert_to_tensor(kernel))
-    phase_kernel = tf.reshape(phase_kernel,
-                              [size, size, channels_in, 4 * channels_out])
+    phase_kernel = phase_kernels(kernel, selection)
     if before or after:
       features = tf.pad(features, [[0, 0], [before, after], [before, after],
                                    [0, 0]])

@@ -82,6 +82,19 @@ def test_nearest_upsampling_repeats_each_pixel_twice():
                                 expected)
 
 
+def test_nearest_upsampling_gradient_sums_each_2x2_block():
+  features = tf.random.stateless_normal([2, 3, 5, 4], seed=[5, 6])
+  upstream = tf.random.stateless_normal([2, 6, 10, 4], seed=[7, 8])
+  with tf.GradientTape() as tape:
+    tape.watch(features)
+    output = layers.NearestUpsampling()(features)
+  gradient = tape.gradient(output, features, output_gradients=upstream)
+  # Closed form: each input pixel feeds the four pixels of its 2 x 2 block.
+  expected = upstream.numpy().reshape(2, 3, 2, 5, 2, 4).sum(axis=(2, 4))
+  np.testing.assert_allclose(gradient.numpy(), expected, rtol=1e-6,
+                             atol=1e-6)
+
+
 def test_decoder_keeps_static_shapes_under_a_dynamic_batch():
   # What the TFLite converter needs to lower the decoder's convolutions.
   decoder = layers.Decoder(configs.preset("small", image_size=32,
@@ -118,6 +131,42 @@ def test_narrow_conv_equals_conv2d_values_and_gradients(padding, filters):
         loss, [features, layer.kernel, layer.bias])])
   assert outputs[0].shape == outputs[1].shape == narrow.compute_output_shape(
       features.shape)
+  np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-5, atol=1e-5)
+  for mine, theirs in zip(*gradients):
+    np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("padding,kernel,filters", [
+    ("valid", 7, 1), ("valid", 3, 3), ("same", 3, 1), ("same", 4, 1),
+    ("valid", 4, 1)])  # The last has no phase form: upsampled first.
+def test_narrow_conv_of_the_upsampled_map_equals_conv2d_of_upsampling(
+    padding, kernel, filters):
+  features = tf.random.stateless_normal([2, 8, 8, 5], seed=[1, 2])
+  narrow = layers.NarrowConv2D(filters, kernel, padding=padding,
+                               activation="sigmoid")
+  reference = keras.layers.Conv2D(filters, kernel, padding=padding,
+                                  activation="sigmoid")
+  narrow.build(features.shape)
+  reference.build((2, 16, 16, 5))
+  narrow.kernel.assign(tf.random.stateless_normal(narrow.kernel.shape,
+                                                  seed=[3, 4]))
+  narrow.bias.assign(tf.fill([filters], 0.1))
+  reference.set_weights([narrow.kernel.numpy(), narrow.bias.numpy()])
+  outputs, gradients = [], []
+  for name, layer in (("narrow", narrow), ("reference", reference)):
+    with tf.GradientTape() as tape:
+      tape.watch(features)
+      if name == "narrow":
+        output = layer(features, upsampled=True)
+      else:
+        output = layer(keras.layers.UpSampling2D(2)(features))
+      loss = tf.reduce_sum(output * tf.reshape(
+          tf.range(tf.size(output), dtype=tf.float32), output.shape) / 100.0)
+    outputs.append(output.numpy())
+    gradients.append([g.numpy() for g in tape.gradient(
+        loss, [features, layer.kernel, layer.bias])])
+  assert outputs[0].shape == outputs[1].shape == narrow.compute_output_shape(
+      features.shape, upsampled=True)
   np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-5, atol=1e-5)
   for mine, theirs in zip(*gradients):
     np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-4)

@@ -58,8 +58,9 @@ _PRESETS = flags.DEFINE_list("presets", ["paper", "small"],
 _VARIANTS = flags.DEFINE_list(
     "variants", list(train_benchmark_lib.VARIANTS),
     "--what=train: variants to measure.")
-_STEPS = flags.DEFINE_integer("steps", 3, "--what=train: timed steps per "
-                              "variant (after two warm-up steps).")
+_STEPS = flags.DEFINE_integer("steps", 5, "--what=train: timed steps per "
+                              "variant (after two warm-up steps); the median "
+                              "counts.")
 _QUICK_STEPS = flags.DEFINE_integer(
     "quick_rss_steps", 250, "--what=train: steps of the faces_quick.flags "
     "run whose peak memory is measured (0 skips it).")

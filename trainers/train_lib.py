@@ -24,7 +24,9 @@ import tensorflow as tf
 from dcign_tf import configs
 from dcign_tf import distribution
 from dcign_tf import evaluation
+from dcign_tf import layers
 from dcign_tf import model as model_lib
+from dcign_tf import polyphase
 from dcign_tf import precision
 from dcign_tf import training
 from dcign_tf import visualization
@@ -286,7 +288,10 @@ def check_model_dir(config: TrainConfig, network: configs.NetworkConfig):
 
 
 def forward_flops_per_image(network: configs.NetworkConfig) -> float:
-  """Multiply-adds x 2 of one forward pass, counted from the layer shapes."""
+  """Multiply-adds x 2 of one forward pass, counted from the layer shapes
+  as the layers compute them: a convolution's output pixels x taps, but the
+  image-making stage (`layers.NarrowConv2D` of the upsampled map) a matmul
+  at every (padded) low-resolution pixel to its phases' taps."""
   flops, size, channels = 0.0, network.image_size, network.channels
   for filters, kernel in zip(network.encoder_filters, network.encoder_kernels):
     out = size - (kernel - 1 if network.padding == "valid" else 0)
@@ -299,9 +304,17 @@ def forward_flops_per_image(network: configs.NetworkConfig) -> float:
   size = grid
   for filters, kernel in zip(list(network.decoder_filters) +
                              [network.channels], network.decoder_kernels):
-    size *= 2
-    out = size - (kernel - 1 if network.padding == "valid" else 0)
-    flops += 2.0 * out * out * kernel * kernel * channels * filters
+    out = 2 * size - (kernel - 1 if network.padding == "valid" else 0)
+    if filters > layers.NARROW_FILTERS:
+      flops += 2.0 * out * out * kernel * kernel * channels * filters
+    else:
+      phases = polyphase.phase_selection(kernel, network.padding)
+      if phases is None:  # Upsampled first, then tap by tap.
+        padded, taps = out + kernel - 1, kernel * kernel
+      else:
+        selection, before, after = phases
+        padded, taps = size + before + after, 4 * selection.shape[1] ** 2
+      flops += 2.0 * padded * padded * channels * taps * filters
     size, channels = out, filters
   return flops
 

@@ -59,10 +59,11 @@ def test_training_flops_are_counted_from_the_layers():
       image_size=16, latent_size=6, encoder_filters=(4,), encoder_kernels=(3,),
       decoder_filters=(), decoder_kernels=(3,), padding="same")
   # Encoder conv 16x16x(3x3x1 -> 4), two heads from 8x8x4, the decoder's
-  # linear layer to 8x8x4 and its conv 16x16x(3x3x4 -> 1); multiply-adds
-  # count 2 FLOPs.
+  # linear layer to 8x8x4 and its image-making conv of the upsampled map,
+  # computed at 8x8 padded to 10x10 as a matmul from 4 channels to 4 phases
+  # of 3x3 taps; multiply-adds count 2 FLOPs.
   forward = (2 * 16 * 16 * 9 * 4 + 2 * 2 * 8 * 8 * 4 * 6 + 2 * 6 * 8 * 8 * 4
-             + 2 * 16 * 16 * 9 * 4)
+             + 2 * 10 * 10 * 4 * 4 * 9)
   assert train_lib.forward_flops_per_image(network) == forward
   # Weight gradients cost a forward pass, input gradients one more but for
   # the first layer, whose input (the image) needs none.
