@@ -88,13 +88,7 @@ def main(argv):
   config = config_from_flags()
   metrics = evaluate_lib.run(config)
   for name, values in metrics["models"].items():
-    factors_line = ", ".join(
-        f"{f} R² {s['r2']:.2f}" for f, s in values["factors"].items())
-    novel = ", ".join(f"{f} {v['mean_error']:.4f}"
-                      for f, v in values["novel_view"].items())
-    print(f"{name}: MSE {values['test_mse_per_pixel']:.5f}; {factors_line}; "
-          f"novel-view MSE {novel}; DCI-D "
-          f"{values['disentanglement']['dci']['disentanglement']:.3f}")
+    print(evaluate_lib.summary_line(name, values))
   print(f"Report: {config.output_dir}/{evaluate_lib.REPORT_FILE}",
         file=sys.stdout)
 

@@ -496,6 +496,23 @@ def report(names: list, metrics: dict, figures_written: list,
   return "\n".join(lines) + "\n"
 
 
+def summary_line(name: str, values: dict) -> str:
+  """One line of a model's `run` metrics for the terminal: test MSE, R² per
+  factor and, for models of a rendered dataset, novel-view errors and
+  DCI disentanglement (labelled-dataset models have neither)."""
+  parts = [f"MSE {values['test_mse_per_pixel']:.5f}",
+           ", ".join(f"{factor} R² {scores['r2']:.2f}"
+                     for factor, scores in values["factors"].items())]
+  if "novel_view" in values:
+    parts.append("novel-view MSE " + ", ".join(
+        f"{factor} {view['mean_error']:.4f}"
+        for factor, view in values["novel_view"].items()))
+  if "disentanglement" in values:
+    parts.append("DCI-D {:.3f}".format(
+        values["disentanglement"]["dci"]["disentanglement"]))
+  return f"{name}: " + "; ".join(parts)
+
+
 def run(config: EvaluateConfig) -> dict:
   """Evaluates every model; returns the metrics it wrote."""
   validate(config)

@@ -74,6 +74,9 @@ def test_two_models_side_by_side(trained, tmp_path):
     assert Image.open(out / figure).size[0] > 100
   assert "rerender_azimuth.png" in metrics["figures"]
   assert "dcign_sweep_light.png" in metrics["figures"]
+  line = evaluate_lib.summary_line("dcign", metrics["models"]["dcign"])
+  assert line.startswith("dcign: MSE ") and "azimuth R² " in line
+  assert "novel-view MSE azimuth " in line and "; DCI-D " in line
   assert not [p for p in os.listdir(tmp_path) if p.startswith(".evaluate")]
 
 
@@ -180,6 +183,10 @@ def test_chairs_models_get_figure_7_and_their_scores(tmp_path):
   report = (out / "report.md").read_text()
   assert "| chairs | azimuth | z1 |" in report
   assert "![chairs_sweep_azimuth.png](chairs_sweep_azimuth.png)" in report
+  # What the binary prints: no novel views or factor-grid scores here.
+  line = evaluate_lib.summary_line("chairs", metrics["models"]["chairs"])
+  assert line.startswith("chairs: MSE ") and "; azimuth R² " in line
+  assert "novel-view" not in line and "DCI" not in line
 
 
 def test_models_of_different_labelled_sources_are_evaluated_apart(
