@@ -76,6 +76,9 @@ class DCIGN(keras.Model):
     mirror_odd_factors: factors (from MIRROR_ODD_FACTORS) whose latents
       the encoder makes odd under a horizontal mirror of the image (see
       `layers.Encoder`); empty is the paper's encoder.
+    decoder_phases: compute the decoder's upsampling + convolution stages
+      at the low resolution (see `layers.Decoder`): same values, fewer
+      operations.
     seed: seed of the posterior samples. The noise of a training step is
       keyed by (seed, step, group's index in the global batch), so every
       replica of a tf.distribute strategy draws its own groups' noise and
@@ -91,8 +94,8 @@ class DCIGN(keras.Model):
 
   def __init__(self, network, training="dcign", factor_latents=None,
                invariance_scale=DEFAULT_INVARIANCE_SCALE, beta=1.0,
-               kl_warmup_steps=0, mirror_odd_factors=(), seed=None,
-               **kwargs):
+               kl_warmup_steps=0, mirror_odd_factors=(), decoder_phases=True,
+               seed=None, **kwargs):
     super().__init__(**kwargs)
     network = configs.as_network(network)
     if training not in TRAINING_MODES:
@@ -125,7 +128,9 @@ class DCIGN(keras.Model):
       odd_latents += self.factor_latents[name]
     self.encoder = layers.Encoder(network, odd_latents=odd_latents,
                                   name="encoder")
-    self.decoder = layers.Decoder(network, name="decoder")
+    self.decoder_phases = bool(decoder_phases)
+    self.decoder = layers.Decoder(network, phases=self.decoder_phases,
+                                  name="decoder")
     self.trackers = {
         name: keras.metrics.Mean(name=name)
         for name in ("loss", "reconstruction", "kl", "mse", "invariance")
@@ -300,6 +305,7 @@ class DCIGN(keras.Model):
         "beta": self.beta,
         "kl_warmup_steps": self.kl_warmup_steps,
         "mirror_odd_factors": list(self.mirror_odd_factors),
+        "decoder_phases": self.decoder_phases,
         "seed": self.seed,
     }
 

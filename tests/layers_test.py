@@ -172,10 +172,71 @@ def test_narrow_conv_of_the_upsampled_map_equals_conv2d_of_upsampling(
     np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("padding,kernel", [
+    ("valid", 7), ("valid", 5), ("same", 3), ("same", 5), ("same", 4),
+    ("valid", 4)])  # The last has no phase form: upsampled first.
+def test_phase_conv_of_the_upsampled_map_equals_conv2d_of_upsampling(
+    padding, kernel):
+  features = tf.random.stateless_normal([2, 8, 8, 3], seed=[1, 2])
+  phase = layers.PhaseConv2D(6, kernel, padding=padding, activation="relu")
+  reference = keras.layers.Conv2D(6, kernel, padding=padding,
+                                  activation="relu")
+  phase.build(features.shape)
+  reference.build((2, 16, 16, 3))
+  phase.kernel.assign(tf.random.stateless_normal(phase.kernel.shape,
+                                                 seed=[3, 4]))
+  phase.bias.assign(tf.fill([6], 0.1))
+  reference.set_weights([phase.kernel.numpy(), phase.bias.numpy()])
+  outputs, gradients = [], []
+  for name, layer in (("phase", phase), ("reference", reference)):
+    with tf.GradientTape() as tape:
+      tape.watch(features)
+      if name == "phase":
+        output = layer(features, upsampled=True)
+      else:
+        output = layer(keras.layers.UpSampling2D(2)(features))
+      loss = tf.reduce_sum(output * tf.reshape(
+          tf.range(tf.size(output), dtype=tf.float32), output.shape) / 100.0)
+    outputs.append(output.numpy())
+    gradients.append([g.numpy() for g in tape.gradient(
+        loss, [features, layer.kernel, layer.bias])])
+  assert outputs[0].shape == outputs[1].shape == phase.compute_output_shape(
+      features.shape, upsampled=True)
+  np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-5, atol=1e-5)
+  for mine, theirs in zip(*gradients):
+    np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-4)
+  # Without `upsampled` it is the plain convolution of its input.
+  np.testing.assert_allclose(phase(features), reference(features),
+                             rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("preset", ["small", "paper"])
+def test_decoder_in_phases_equals_the_direct_decoder(preset):
+  network = configs.preset(preset, image_size=64 if preset == "small" else
+                           150, latent_size=8)
+  latents = tf.random.stateless_normal([2, 8], seed=[5, 6])
+  phased = layers.Decoder(network, phases=True)
+  direct = layers.Decoder(network, phases=False)
+  phased(latents)
+  direct(latents)
+  direct.set_weights(phased.get_weights())
+  results = []
+  for decoder in (phased, direct):
+    with tf.GradientTape() as tape:
+      tape.watch(latents)
+      loss = tf.reduce_sum(tf.sigmoid(decoder(latents)))
+    results.append([loss.numpy()] + [g.numpy() for g in tape.gradient(
+        loss, [latents] + decoder.trainable_variables)])
+  for mine, theirs in zip(*results):
+    np.testing.assert_allclose(mine, theirs, rtol=2e-4, atol=2e-4)
+  assert layers.Decoder.from_config(phased.get_config()).phases
+  assert not layers.Decoder.from_config(direct.get_config()).phases
+
+
 def test_the_decoder_makes_its_image_with_a_narrow_conv():
   decoder = layers.Decoder(configs.preset("paper", image_size=150))
   assert isinstance(decoder.stages[-1], layers.NarrowConv2D)
   assert decoder.stages[-1].filters == 1
-  # The 48- and 96-filter stages stay plain convolutions.
-  assert all(type(stage) is keras.layers.Conv2D  # pylint: disable=unidiomatic-typecheck
+  # The 48- and 96-filter stages are convolutions that can run in phases.
+  assert all(type(stage) is layers.PhaseConv2D  # pylint: disable=unidiomatic-typecheck
              for stage in decoder.stages[1:-1:2])

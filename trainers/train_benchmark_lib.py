@@ -41,9 +41,13 @@ PRESETS = {
     "tiny": dict(network="small", image_size=32, latent_size=6),
 }
 GROUP_SIZE = 20
-# name -> (mixed_precision, jit_compile)
-VARIANTS = {"float32": ("none", False), "xla": ("none", True),
-            "bfloat16": ("bfloat16", False), "bfloat16+xla": ("bfloat16", True)}
+# name -> (mixed_precision, jit_compile, decoder_phases). "-direct": the
+# decoder upsamples, then convolves, as the paper computes it.
+VARIANTS = {"float32": ("none", False, True), "xla": ("none", True, True),
+            "bfloat16": ("bfloat16", False, True),
+            "bfloat16+xla": ("bfloat16", True, True),
+            "float32-direct": ("none", False, False),
+            "bfloat16-direct": ("bfloat16", False, False)}
 MATMUL_SIZE = 4096
 # Targets of the speed issue.
 CPU_MATMUL_SHARE = 0.80
@@ -65,11 +69,12 @@ def first_layer_flops(network: configs.NetworkConfig) -> float:
       network.encoder_filters[0])
 
 
-def training_flops_per_image(network: configs.NetworkConfig) -> float:
+def training_flops_per_image(network: configs.NetworkConfig,
+                             phases: bool = True) -> float:
   """FLOPs of one image's training step: the forward pass, the gradient
   with respect to every layer's weights (as many again) and to every
   layer's input but the first (as many again, less the first layer's)."""
-  return 3.0 * train_lib.forward_flops_per_image(network) - (
+  return 3.0 * train_lib.forward_flops_per_image(network, phases) - (
       first_layer_flops(network))
 
 
@@ -94,13 +99,14 @@ def matmul_rate(dtype=tf.float32, size: int = MATMUL_SIZE,
 
 
 def _config(preset: str, variant: str, model_dir: str, **overrides):
-  mixed, jit = VARIANTS[variant]
+  mixed, jit, phases = VARIANTS[variant]
   values = PRESETS[preset]
   return train_lib.TrainConfig(
       model_dir=model_dir, image_size=values["image_size"],
       network=values["network"], latent_size=values["latent_size"],
       group_size=GROUP_SIZE, groups_per_batch=1, mixed_precision=mixed,
-      jit_compile=jit, strategy="one_device", **overrides)
+      jit_compile=jit, decoder_phases=phases, strategy="one_device",
+      **overrides)
 
 
 def step_time(preset: str, variant: str, steps: int = 3,

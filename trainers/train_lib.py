@@ -93,6 +93,8 @@ class TrainConfig:
   strategy: str = "auto"
   mixed_precision: str = "none"
   jit_compile: bool = False
+  # Upsampling + convolution at the low resolution (layers.Decoder).
+  decoder_phases: bool = True
   optimizer: str = "paper"
   learning_rate: float = 5e-4
   train_steps: int = 1000
@@ -287,11 +289,17 @@ def check_model_dir(config: TrainConfig, network: configs.NetworkConfig):
   write_json_atomically(path, wanted)
 
 
-def forward_flops_per_image(network: configs.NetworkConfig) -> float:
+def forward_flops_per_image(network: configs.NetworkConfig,
+                            phases: bool = True) -> float:
   """Multiply-adds x 2 of one forward pass, counted from the layer shapes
-  as the layers compute them: a convolution's output pixels x taps, but the
-  image-making stage (`layers.NarrowConv2D` of the upsampled map) a matmul
-  at every (padded) low-resolution pixel to its phases' taps."""
+  as the layers compute them (`phases`: as `layers.Decoder(phases=...)`).
+
+  A convolution counts output pixels x taps x channels in x out. A decoder
+  stage computed in phases is a "valid" D x D convolution of the padded
+  low-resolution map to 4 x Cout channels; the image-making stage
+  (`layers.NarrowConv2D`) is a matmul at every (padded) input pixel to one
+  channel per tap and output channel, at the low resolution in phases.
+  """
   flops, size, channels = 0.0, network.image_size, network.channels
   for filters, kernel in zip(network.encoder_filters, network.encoder_kernels):
     out = size - (kernel - 1 if network.padding == "valid" else 0)
@@ -305,16 +313,20 @@ def forward_flops_per_image(network: configs.NetworkConfig) -> float:
   for filters, kernel in zip(list(network.decoder_filters) +
                              [network.channels], network.decoder_kernels):
     out = 2 * size - (kernel - 1 if network.padding == "valid" else 0)
-    if filters > layers.NARROW_FILTERS:
-      flops += 2.0 * out * out * kernel * kernel * channels * filters
-    else:
-      phases = polyphase.phase_selection(kernel, network.padding)
-      if phases is None:  # Upsampled first, then tap by tap.
-        padded, taps = out + kernel - 1, kernel * kernel
+    stage = polyphase.phase_selection(kernel, network.padding) if (
+        phases) else None
+    narrow = filters <= layers.NARROW_FILTERS
+    if stage is None:  # Upsampled, then convolved.
+      if narrow:
+        padded = out + kernel - 1
+        flops += 2.0 * padded * padded * channels * kernel * kernel * filters
       else:
-        selection, before, after = phases
-        padded, taps = size + before + after, 4 * selection.shape[1] ** 2
-      flops += 2.0 * padded * padded * channels * taps * filters
+        flops += 2.0 * out * out * kernel * kernel * channels * filters
+    else:
+      selection, before, after = stage
+      taps, padded = selection.shape[1], size + before + after
+      pixels = padded if narrow else padded - taps + 1
+      flops += 2.0 * pixels * pixels * channels * taps * taps * 4 * filters
     size, channels = out, filters
   return flops
 
@@ -323,8 +335,8 @@ def estimated_cpu_minutes(config: TrainConfig,
                           network: configs.NetworkConfig) -> float:
   """Training takes about 3x a forward pass's FLOPs."""
   images = config.train_steps * config.groups_per_batch * config.group_size
-  return 3 * forward_flops_per_image(network) * images / (
-      CPU_FLOPS_PER_SECOND * 60)
+  flops = 3 * forward_flops_per_image(network, config.decoder_phases)
+  return flops * images / (CPU_FLOPS_PER_SECOND * 60)
 
 
 def strategy(name: str = "auto"):
@@ -512,6 +524,7 @@ def build_model(config: TrainConfig, network: configs.NetworkConfig,
                             beta=config.beta,
                             kl_warmup_steps=config.kl_warmup_steps,
                             mirror_odd_factors=config.mirror_odd_factors,
+                            decoder_phases=config.decoder_phases,
                             seed=config.seed)
     # Keras wraps the optimizer in a LossScaleOptimizer under mixed_float16.
     model.compile(optimizer=make_optimizer(config.optimizer,

@@ -65,6 +65,9 @@ def test_training_flops_are_counted_from_the_layers():
   forward = (2 * 16 * 16 * 9 * 4 + 2 * 2 * 8 * 8 * 4 * 6 + 2 * 6 * 8 * 8 * 4
              + 2 * 10 * 10 * 4 * 4 * 9)
   assert train_lib.forward_flops_per_image(network) == forward
+  # Upsampled first: the matmul runs at every pixel of the padded 16x16 map.
+  direct = forward - 2 * 10 * 10 * 4 * 4 * 9 + 2 * 18 * 18 * 4 * 9
+  assert train_lib.forward_flops_per_image(network, phases=False) == direct
   # Weight gradients cost a forward pass, input gradients one more but for
   # the first layer, whose input (the image) needs none.
   assert train_benchmark_lib.training_flops_per_image(network) == (
