@@ -58,6 +58,9 @@ _PRESETS = flags.DEFINE_list("presets", ["paper", "small"],
 _VARIANTS = flags.DEFINE_list(
     "variants", list(train_benchmark_lib.VARIANTS),
     "--what=train: variants to measure.")
+_MATMUL_SECONDS = flags.DEFINE_float(
+    "matmul_seconds", 2.0, "--what=train: seconds of matmul timing before "
+    "and after each variant's steps.")
 _STEPS = flags.DEFINE_integer("steps", 5, "--what=train: timed steps per "
                               "variant (after two warm-up steps); the median "
                               "counts.")
@@ -159,13 +162,20 @@ def train_preset_main():
   preset = _PRESETS.value[0]
   network = train_benchmark_lib.network_for(preset)
   for variant in _VARIANTS.value:
-    flops = train_benchmark_lib.training_flops_per_image(
-        network, phases=train_benchmark_lib.VARIANTS[variant][2])
+    mixed, _, phases = train_benchmark_lib.VARIANTS[variant]
+    flops = train_benchmark_lib.training_flops_per_image(network, phases)
+    # The matmul of the same number type just before and just after the
+    # steps, the faster counting: on a shared virtual machine the rate of
+    # either drifts by tens of percent over a minute.
+    dtype = tf.bfloat16 if mixed == "bfloat16" else tf.float32
+    before = train_benchmark_lib.matmul_rate(dtype, seconds=_MATMUL_SECONDS.value)
     seconds = train_benchmark_lib.step_time(preset, variant, _STEPS.value)
+    after = train_benchmark_lib.matmul_rate(dtype, seconds=_MATMUL_SECONDS.value)
     print("ROW " + json.dumps({
         "preset": preset, "variant": variant, "ms": 1000 * seconds,
         "images_per_s": train_benchmark_lib.GROUP_SIZE / seconds,
         "flops_per_step": flops * train_benchmark_lib.GROUP_SIZE,
+        "matmul_flops_per_s": max(before, after),
     }), flush=True)
   print("INPUT " + json.dumps({"preset": preset, "images_per_s":
                                train_benchmark_lib.input_rate(
@@ -199,14 +209,11 @@ def train_main():
         f"{train_benchmark_lib.GROUP_SIZE} images per step on a batch in "
         "memory; FLOPs counted from the layers (forward, weight and input "
         "gradients).", flush=True)
-  rates = {"float32": train_benchmark_lib.matmul_rate(tf.float32)}
-  if any(v.startswith("bfloat16") for v in _VARIANTS.value):
-    rates["bfloat16"] = train_benchmark_lib.matmul_rate(tf.bfloat16)
-  print("Large matmul (4096 x 4096): " + ", ".join(
-      f"{name} {rate / 1e9:.1f} GFLOP/s" for name, rate in rates.items()),
+  print("Matmul: the peak GFLOP/s of a 4096 x 4096 matmul of the variant's "
+        "number type, measured just before and after its steps.",
         flush=True)
   print(f"{'preset':<7} {'variant':<15} {'ms/step':>9} {'images/s':>9} "
-        f"{'GFLOP/step':>10} {'GFLOP/s':>8} {'% of matmul':>11}",
+        f"{'GFLOP/step':>10} {'GFLOP/s':>8} {'matmul':>7} {'% of matmul':>11}",
         flush=True)
   rows, inputs, peaks = [], {}, {}
   environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
@@ -216,13 +223,13 @@ def train_main():
     if line.startswith("ROW "):
       row = json.loads(line[4:])
       rate = row["flops_per_step"] / (row["ms"] / 1000)
-      reference = rates["bfloat16" if row["variant"].startswith("bfloat16")
-                        else "float32"]
+      reference = row["matmul_flops_per_s"]
       row["share"] = rate / reference
       rows.append(row)
       print(f"{row['preset']:<7} {row['variant']:<15} {row['ms']:>9.1f} "
             f"{row['images_per_s']:>9.1f} {row['flops_per_step'] / 1e9:>10.1f}"
-            f" {rate / 1e9:>8.1f} {100 * row['share']:>10.0f}%", flush=True)
+            f" {rate / 1e9:>8.1f} {reference / 1e9:>7.1f}"
+            f" {100 * row['share']:>10.0f}%", flush=True)
     elif line.startswith("INPUT "):
       value = json.loads(line[6:])
       inputs[value["preset"]] = value["images_per_s"]
@@ -231,7 +238,8 @@ def train_main():
     status, _, peaks[preset] = train_benchmark_lib.peak_tree_rss(
         [sys.executable, "-m", "trainers.benchmark", "--what=train_preset",
          f"--presets={preset}", f"--variants={','.join(_VARIANTS.value)}",
-         f"--steps={_STEPS.value}", f"--seconds={_SECONDS.value}"],
+         f"--steps={_STEPS.value}", f"--seconds={_SECONDS.value}",
+         f"--matmul_seconds={_MATMUL_SECONDS.value}"],
         env=environment, on_line=show)
     if status:
       raise RuntimeError(f"The {preset} measurement failed (exit {status}); "

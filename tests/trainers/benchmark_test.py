@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from dcign_tf import configs
 from trainers import benchmark
 from trainers import train_benchmark_lib
@@ -100,7 +102,7 @@ def test_train_benchmark_prints_every_variant_and_the_targets():
   result = subprocess.run(
       [sys.executable, "-m", "trainers.benchmark", "--what=train",
        "--presets=tiny", "--variants=float32,xla", "--steps=1",
-       "--quick_rss_steps=0", "--seconds=0.2"],
+       "--quick_rss_steps=0", "--seconds=0.2", "--matmul_seconds=0.1"],
       cwd=REPO, env={**os.environ, "PYTHONPATH": REPO}, capture_output=True,
       text=True, timeout=600, check=False)
   assert result.returncode == 0, result.stderr[-3000:]
@@ -108,7 +110,10 @@ def test_train_benchmark_prints_every_variant_and_the_targets():
           if line.startswith("tiny ")]
   assert [row[1] for row in rows] == ["float32", "xla"]
   for row in rows:
-    assert all(float(value) > 0 for value in row[2:6])
+    assert all(float(value) > 0 for value in row[2:7])
+    # The share is the step's FLOP rate over the matmul's.
+    assert float(row[7].rstrip("%")) == pytest.approx(
+        100 * float(row[5]) / float(row[6]), abs=1)
   assert "Input pipeline alone, tiny (32 px, prepared data)" in result.stdout
   assert "Peak resident memory, tiny preset" in result.stdout
   targets = result.stdout.split("Targets:")[1].strip().splitlines()
