@@ -104,36 +104,52 @@ def test_decoder_keeps_static_shapes_under_a_dynamic_batch():
   assert traced.structured_outputs.shape.as_list() == [None, 32, 32, 1]
 
 
+def assert_same_as_conv2d(layer, features, upsampled):
+  """`layer` (built, random weights set here) against keras Conv2D with its
+  weights, of `features` or, with `upsampled`, of their x2 upsampling: the
+  outputs, their shape, and the gradients for the input and weights."""
+  layer.kernel.assign(tf.random.stateless_normal(layer.kernel.shape,
+                                                 seed=[3, 4]))
+  layer.bias.assign(tf.fill(layer.bias.shape, 0.1))
+  reference = keras.layers.Conv2D(layer.kernel.shape[-1],
+                                  layer.kernel.shape[0],
+                                  padding=layer.padding,
+                                  activation=layer.activation)
+  reference_input = (keras.layers.UpSampling2D(2)(features) if upsampled
+                     else features)
+  reference.build(reference_input.shape)
+  reference.set_weights([layer.kernel.numpy(), layer.bias.numpy()])
+  outputs, gradients = [], []
+  for mine in (True, False):
+    with tf.GradientTape() as tape:
+      tape.watch(features)
+      if mine:
+        output = layer(features, upsampled=upsampled)
+      else:
+        output = reference(keras.layers.UpSampling2D(2)(features) if
+                           upsampled else features)
+      # A weighting that makes every output pixel's gradient different.
+      loss = tf.reduce_sum(output * tf.reshape(
+          tf.range(tf.size(output), dtype=tf.float32), output.shape) / 100.0)
+    outputs.append(output.numpy())
+    used = layer if mine else reference
+    gradients.append([g.numpy() for g in tape.gradient(
+        loss, [features, used.kernel, used.bias])])
+  assert outputs[0].shape == outputs[1].shape == layer.compute_output_shape(
+      features.shape, upsampled=upsampled)
+  np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-5, atol=1e-5)
+  for mine, theirs in zip(*gradients):
+    np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("padding,filters", [("valid", 1), ("same", 1),
                                              ("valid", 3)])
 def test_narrow_conv_equals_conv2d_values_and_gradients(padding, filters):
   features = tf.random.stateless_normal([2, 9, 9, 5], seed=[1, 2])
   narrow = layers.NarrowConv2D(filters, 3, padding=padding,
                                activation="relu")
-  reference = keras.layers.Conv2D(filters, 3, padding=padding,
-                                  activation="relu")
   narrow.build(features.shape)
-  reference.build(features.shape)
-  narrow.kernel.assign(tf.random.stateless_normal(narrow.kernel.shape,
-                                                  seed=[3, 4]))
-  narrow.bias.assign(tf.fill([filters], 0.1))
-  reference.set_weights([narrow.kernel.numpy(), narrow.bias.numpy()])
-  outputs, gradients = [], []
-  for layer in (narrow, reference):
-    with tf.GradientTape() as tape:
-      tape.watch(features)
-      output = layer(features)
-      # A weighting that makes every output pixel's gradient different.
-      loss = tf.reduce_sum(output * tf.reshape(
-          tf.range(tf.size(output), dtype=tf.float32), output.shape) / 100.0)
-    outputs.append(output.numpy())
-    gradients.append([g.numpy() for g in tape.gradient(
-        loss, [features, layer.kernel, layer.bias])])
-  assert outputs[0].shape == outputs[1].shape == narrow.compute_output_shape(
-      features.shape)
-  np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-5, atol=1e-5)
-  for mine, theirs in zip(*gradients):
-    np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-4)
+  assert_same_as_conv2d(narrow, features, upsampled=False)
 
 
 @pytest.mark.parametrize("padding,kernel,filters", [
@@ -144,70 +160,20 @@ def test_narrow_conv_of_the_upsampled_map_equals_conv2d_of_upsampling(
   features = tf.random.stateless_normal([2, 8, 8, 5], seed=[1, 2])
   narrow = layers.NarrowConv2D(filters, kernel, padding=padding,
                                activation="sigmoid")
-  reference = keras.layers.Conv2D(filters, kernel, padding=padding,
-                                  activation="sigmoid")
   narrow.build(features.shape)
-  reference.build((2, 16, 16, 5))
-  narrow.kernel.assign(tf.random.stateless_normal(narrow.kernel.shape,
-                                                  seed=[3, 4]))
-  narrow.bias.assign(tf.fill([filters], 0.1))
-  reference.set_weights([narrow.kernel.numpy(), narrow.bias.numpy()])
-  outputs, gradients = [], []
-  for name, layer in (("narrow", narrow), ("reference", reference)):
-    with tf.GradientTape() as tape:
-      tape.watch(features)
-      if name == "narrow":
-        output = layer(features, upsampled=True)
-      else:
-        output = layer(keras.layers.UpSampling2D(2)(features))
-      loss = tf.reduce_sum(output * tf.reshape(
-          tf.range(tf.size(output), dtype=tf.float32), output.shape) / 100.0)
-    outputs.append(output.numpy())
-    gradients.append([g.numpy() for g in tape.gradient(
-        loss, [features, layer.kernel, layer.bias])])
-  assert outputs[0].shape == outputs[1].shape == narrow.compute_output_shape(
-      features.shape, upsampled=True)
-  np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-5, atol=1e-5)
-  for mine, theirs in zip(*gradients):
-    np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-4)
+  assert_same_as_conv2d(narrow, features, upsampled=True)
 
 
 @pytest.mark.parametrize("padding,kernel", [
     ("valid", 7), ("valid", 5), ("same", 3), ("same", 5), ("same", 4),
     ("valid", 4)])  # The last has no phase form: upsampled first.
-def test_phase_conv_of_the_upsampled_map_equals_conv2d_of_upsampling(
-    padding, kernel):
+def test_phase_conv_equals_conv2d_with_and_without_upsampling(padding,
+                                                              kernel):
   features = tf.random.stateless_normal([2, 8, 8, 3], seed=[1, 2])
   phase = layers.PhaseConv2D(6, kernel, padding=padding, activation="relu")
-  reference = keras.layers.Conv2D(6, kernel, padding=padding,
-                                  activation="relu")
   phase.build(features.shape)
-  reference.build((2, 16, 16, 3))
-  phase.kernel.assign(tf.random.stateless_normal(phase.kernel.shape,
-                                                 seed=[3, 4]))
-  phase.bias.assign(tf.fill([6], 0.1))
-  reference.set_weights([phase.kernel.numpy(), phase.bias.numpy()])
-  outputs, gradients = [], []
-  for name, layer in (("phase", phase), ("reference", reference)):
-    with tf.GradientTape() as tape:
-      tape.watch(features)
-      if name == "phase":
-        output = layer(features, upsampled=True)
-      else:
-        output = layer(keras.layers.UpSampling2D(2)(features))
-      loss = tf.reduce_sum(output * tf.reshape(
-          tf.range(tf.size(output), dtype=tf.float32), output.shape) / 100.0)
-    outputs.append(output.numpy())
-    gradients.append([g.numpy() for g in tape.gradient(
-        loss, [features, layer.kernel, layer.bias])])
-  assert outputs[0].shape == outputs[1].shape == phase.compute_output_shape(
-      features.shape, upsampled=True)
-  np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-5, atol=1e-5)
-  for mine, theirs in zip(*gradients):
-    np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-4)
-  # Without `upsampled` it is the plain convolution of its input.
-  np.testing.assert_allclose(phase(features), reference(features),
-                             rtol=1e-6, atol=1e-6)
+  assert_same_as_conv2d(phase, features, upsampled=True)
+  assert_same_as_conv2d(phase, features, upsampled=False)
 
 
 @pytest.mark.parametrize("preset", ["small", "paper"])
