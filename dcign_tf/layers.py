@@ -90,33 +90,6 @@ class Encoder(keras.layers.Layer):
             "odd_latents": list(self.odd_latents)}
 
 
-def upsample_nearest(features):
-  """x2 nearest-neighbour upsampling of [B, H, W, C] by broadcasting.
-
-  Its gradient sums each 2 x 2 block of the upstream gradient as 4 x a 2 x 2
-  average pool: TensorFlow's own gradient of the broadcast (a reduction over
-  two inner axes of a 6-D tensor) took 45 ms for the paper decoder's 42 ->
-  84 px stage on two CPU cores and 155 ms for the 78 -> 156 px one, where
-  the pool takes 5 and 17 ms. A sum of four numbers and 4 x their mean
-  differ at most in the last bit.
-  """
-  height, width, channels = features.shape[1:]
-
-  @tf.custom_gradient
-  def _upsample(features):
-    doubled = features[:, :, None, :, None, :] * tf.ones(
-        (1, 1, 2, 1, 2, 1), dtype=features.dtype)
-    output = tf.reshape(doubled, (-1, 2 * height, 2 * width, channels))
-
-    def grad(upstream):
-      return tf.nn.avg_pool2d(upstream, 2, 2, "VALID") * tf.constant(
-          4.0, upstream.dtype)
-
-    return output, grad
-
-  return _upsample(features)
-
-
 @keras.saving.register_keras_serializable(package="dcign_tf")
 class NearestUpsampling(keras.layers.Layer):
   """x2 nearest-neighbour upsampling of [B, H, W, C] by broadcasting.
@@ -135,7 +108,7 @@ class NearestUpsampling(keras.layers.Layer):
     self.built = True
 
   def call(self, features):
-    return upsample_nearest(features)
+    return polyphase.upsample_nearest(features)
 
   def compute_output_shape(self, input_shape):
     batch, height, width, channels = input_shape
@@ -216,33 +189,18 @@ class NarrowConv2D(keras.layers.Layer):
 
   def call(self, features, upsampled=False):
     """The convolution of `features`, or with `upsampled` of their x2
-    nearest-neighbour upsampling, computed at the input's resolution."""
-    k = self.kernel_size
+    nearest-neighbour upsampling, computed at the input's resolution in
+    four phases (dcign_tf/polyphase.py): the paper's last stage then takes
+    64 taps at 78 x 78 instead of 49 at 156 x 156, with no upsampled
+    96-channel map."""
     kernel = tf.cast(self.kernel, features.dtype)
     bias = tf.cast(self.bias, features.dtype)
-    phases = polyphase.phase_selection(k, self.padding) if upsampled else None
-    if upsampled and phases is None:  # No phase form: upsample first.
-      features = upsample_nearest(features)
-    if phases is None:
-      if self.padding == "same":
-        # Conv2D's "same": (k - 1) // 2 before, k // 2 after.
-        features = tf.pad(features, [[0, 0], [(k - 1) // 2, k // 2],
-                                     [(k - 1) // 2, k // 2], [0, 0]])
-      return self.activation(_valid_tap_conv(features, kernel) + bias)
-    # The decoder's image-making stage: up2 then a k x k convolution is a
-    # D x D convolution to 4 phases of the output (dcign_tf/polyphase.py),
-    # here with D * D * 4 * Cout taps per low-resolution pixel instead of
-    # k * k * Cout at each of four times the pixels (the paper's last stage:
-    # 64 taps at 78 x 78 instead of 49 at 156 x 156), and no upsampled
-    # 96-channel map.
-    selection, before, after = phases
-    if before or after:
-      features = tf.pad(features, [[0, 0], [before, after], [before, after],
-                                   [0, 0]])
-    output = _valid_tap_conv(features,
-                             polyphase.phase_kernels(kernel, selection))
-    return self.activation(tf.nn.depth_to_space(output + tf.tile(bias, [4]),
-                                                2))
+    if upsampled:
+      return polyphase.upsample_conv(features, kernel, bias, self.padding,
+                                     self.activation, _valid_tap_conv)
+    if self.padding == "same":
+      features = polyphase.pad_same(features, self.kernel_size)
+    return self.activation(_valid_tap_conv(features, kernel) + bias)
 
   def compute_output_shape(self, input_shape, upsampled=False):
     batch, height, width, _ = input_shape
@@ -275,13 +233,9 @@ class PhaseConv2D(keras.layers.Conv2D):
   def call(self, inputs, upsampled=False):
     if not upsampled:
       return super().call(inputs)
-    phases = polyphase.phase_selection(self.kernel_size[0], self.padding)
-    if phases is None or self.kernel_size[0] != self.kernel_size[1]:
-      return super().call(upsample_nearest(inputs))
-    kernel = tf.cast(self.kernel, inputs.dtype)
-    bias = tf.cast(self.bias, inputs.dtype)
-    return polyphase.upsample_conv(inputs, kernel, bias, self.padding,
-                                   self.activation)
+    return polyphase.upsample_conv(inputs, tf.cast(self.kernel, inputs.dtype),
+                                   tf.cast(self.bias, inputs.dtype),
+                                   self.padding, self.activation)
 
   def compute_output_shape(self, input_shape, upsampled=False):
     if upsampled:
