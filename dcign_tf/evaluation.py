@@ -5,6 +5,7 @@ from typing import Optional
 import numpy as np
 from scipy import stats
 
+from dcign_tf import image_quality
 from dcign_tf.data import factors
 
 DEFAULT_BINS = 20
@@ -243,7 +244,8 @@ class Calibration:
 def novel_view_errors(encode, decode, images: np.ndarray,
                       group_ids: np.ndarray, degrees: np.ndarray,
                       calibration: Calibration,
-                      sources_per_group: int = 5) -> dict:
+                      sources_per_group: int = 5,
+                      masks: Optional[np.ndarray] = None) -> dict:
   """The paper's novel-view re-rendering (§4.1.1), made a number.
 
   Within each group only `calibration.factor` varies, so image j is the
@@ -261,11 +263,15 @@ def novel_view_errors(encode, decode, images: np.ndarray,
     degrees: [M] the factor's true value per image.
     calibration: the factor's degrees -> latent map.
     sources_per_group: source images per group.
+    masks: optional [M, S, S] foreground (the head's coverage) of each
+      image; with it, each re-render is also scored on the target's
+      foreground (`image_quality`).
 
   Returns:
     dict of arrays over (source, target) pairs: source_degrees,
     target_degrees, error, lower_bound (the target's reconstruction MSE),
-    and their means "mean_error", "mean_lower_bound".
+    and their means "mean_error", "mean_lower_bound"; with masks also
+    foreground_psnr and foreground_ssim per pair and their means.
   """
   images = np.asarray(images, np.float32)
   codes = np.asarray(encode(images), np.float64)
@@ -273,6 +279,8 @@ def novel_view_errors(encode, decode, images: np.ndarray,
                            axis=(1, 2, 3))
   pairs = {"source_degrees": [], "target_degrees": [], "error": [],
            "lower_bound": []}
+  if masks is not None:
+    pairs.update(foreground_psnr=[], foreground_ssim=[])
   for group in np.unique(group_ids):
     members = np.flatnonzero(group_ids == group)
     sources = members[np.unique(np.linspace(
@@ -290,10 +298,19 @@ def novel_view_errors(encode, decode, images: np.ndarray,
     pairs["source_degrees"].append(degrees[source_index])
     pairs["target_degrees"].append(degrees[target_index])
     pairs["lower_bound"].append(reconstruction[target_index])
+    if masks is not None:
+      targets, target_masks = images[target_index], masks[target_index]
+      pairs["foreground_psnr"].append(image_quality.foreground_psnr(
+          rendered, targets, target_masks))
+      pairs["foreground_ssim"].append(image_quality.foreground_ssim(
+          rendered, targets, target_masks))
   result = {key: np.concatenate(value).astype(np.float64)
             for key, value in pairs.items()}
   result["mean_error"] = float(result["error"].mean())
   result["mean_lower_bound"] = float(result["lower_bound"].mean())
+  if masks is not None:
+    result["mean_foreground_psnr"] = float(result["foreground_psnr"].mean())
+    result["mean_foreground_ssim"] = float(result["foreground_ssim"].mean())
   return result
 
 

@@ -200,7 +200,7 @@ class DCIGN(keras.Model):
         self.kl_warmup_steps)
     return self.beta * tf.minimum(progress, 1.0)
 
-  def objective(self, data, sample=True, noise=None):
+  def objective(self, data, sample=True, noise=None, loss_scale=1.0):
     """Per-batch losses for a grouped batch, before replica scaling.
 
     Args:
@@ -208,6 +208,11 @@ class DCIGN(keras.Model):
       sample: draw z from the posterior (training) or use its mean.
       noise: the standard normal noise [K * G, N] of the samples (default
         `posterior_noise`).
+      loss_scale: the factor by which the caller will multiply the loss
+        before differentiating (a LossScaleOptimizer's dynamic scale). The
+        clamp's pull is a gradient injected in the backward pass, not the
+        gradient of a loss term, so it must be multiplied by the same
+        factor to survive the optimizer's unscaling.
 
     Returns:
       dict of scalar tensors (loss is the mean over images of
@@ -236,7 +241,8 @@ class DCIGN(keras.Model):
     if self.training_mode == "dcign":
       # The loss is a mean over the global batch, so the per-image pull s
       # becomes s / (images per replica * replicas).
-      scale = self.invariance_scale / (batch_images * replicas)
+      scale = self.invariance_scale * tf.cast(
+          loss_scale, latents.dtype) / (batch_images * replicas)
       decoder_latents = clamp.clamp_to_group_mean(latents, group_ids, active,
                                                   scale, num_groups)
     else:
@@ -268,14 +274,17 @@ class DCIGN(keras.Model):
     `posterior_noise` in when compiling: XLA's random kernels draw other
     numbers from the same seed than TensorFlow's.
     """
+    # A LossScaleOptimizer (mixed float16) multiplies the loss by its
+    # dynamic scale; other optimizers return it as is.
+    loss_scale = self.optimizer.scale_loss(tf.constant(1.0, tf.float32))
     with tf.GradientTape() as tape:
-      values, _ = self.objective(data, sample=True, noise=noise)
-      # Keras 3's optimizer sums gradients over replicas (DESIGN.md traps):
-      # divide so R replicas make the same update as one device.
+      values, _ = self.objective(data, sample=True, noise=noise,
+                                 loss_scale=tf.stop_gradient(loss_scale))
+      # Keras 3's optimizer sums gradients over replicas: divide so R
+      # replicas make the same update as one device.
       replicas = tf.distribute.get_strategy().num_replicas_in_sync
       scaled = values["loss"] / tf.cast(replicas, values["loss"].dtype)
-      # A LossScaleOptimizer (mixed float16) scales, others return it as is.
-      scaled = self.optimizer.scale_loss(scaled)
+      scaled = scaled * tf.cast(loss_scale, scaled.dtype)
     return tape.gradient(scaled, self.trainable_variables), values
 
   def apply_step_gradients(self, gradients, values):

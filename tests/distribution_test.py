@@ -90,6 +90,7 @@ if __name__ == "__main__":
       model_dir=sys.argv[1], image_size=32, group_size=3, latent_size=6,
       ratio="1:1:1:1", train_steps=2, checkpoint_every=2,
       eval_groups_per_type=3, workers=1, sweep_faces=1, sweep_steps=2,
+      grid_identities=2, grid_bins=2, metric_samples=40,
       groups_per_batch=int(sys.argv[2]), strategy="mirrored")
   try:
     metrics = train_lib.run(config, verbose=0)
@@ -140,6 +141,7 @@ if __name__ == "__main__":
       model_dir=sys.argv[1], image_size=32, group_size=3, latent_size=6,
       ratio="1:1:1:1", train_steps=4, checkpoint_every=2,
       eval_groups_per_type=3, workers=1, sweep_faces=1, sweep_steps=2,
+      grid_identities=2, grid_bins=2, metric_samples=40,
       groups_per_batch=2, strategy="multi_worker")
   metrics = train_lib.run(config, verbose=0)
   model = built[-1][0]

@@ -209,3 +209,36 @@ def test_xla_compiled_steps_equal_plain_ones():
   for value, reference in zip(weights, expected):
     np.testing.assert_allclose(value, reference, rtol=1e-4, atol=1e-6)
   assert max(np.abs(a - b).max() for a, b in zip(expected, initial)) > 1e-4
+
+
+def _unscaled_gradients(optimizer, weights, noise):
+  """compute_gradients under `optimizer`, divided by its loss scale."""
+  model = model_lib.DCIGN(NETWORK, seed=1, invariance_scale=50.0)
+  model.compile(optimizer=optimizer)
+  model.build_for_images()
+  model.optimizer.build(model.trainable_variables)
+  model.set_weights(weights)
+  gradients, _ = model.compute_gradients(_batch(), noise=noise)
+  scale = float(model.optimizer.scale_loss(tf.constant(1.0)))
+  return [g.numpy() / scale for g in gradients]
+
+
+def test_pull_survives_loss_scaling():
+  # Under mixed float16 Keras scales the loss by 2^15 and divides the
+  # gradients by it. The pull is injected in the backward pass, so unless
+  # it is scaled too it arrives 2^15 times too weak.
+  weights = _model().get_weights()
+  noise = tf.random.stateless_normal([12, 6], seed=[3, 4])
+  plain = _unscaled_gradients(keras.optimizers.SGD(1e-3), weights, noise)
+  scaled = _unscaled_gradients(keras.optimizers.LossScaleOptimizer(
+      keras.optimizers.SGD(1e-3), initial_scale=2.0 ** 15), weights, noise)
+  for value, reference in zip(scaled, plain):
+    np.testing.assert_allclose(value, reference, rtol=1e-4, atol=1e-7)
+  # The pull is a visible part of the encoder's gradient here: without it
+  # (scale 0) the encoder's gradient changes.
+  weights_model = model_lib.DCIGN(NETWORK, seed=1, invariance_scale=0.0)
+  weights_model.compile(optimizer=keras.optimizers.SGD(1e-3))
+  weights_model.build_for_images()
+  weights_model.set_weights(weights)
+  without, _ = weights_model.compute_gradients(_batch(), noise=noise)
+  assert not np.allclose(without[0].numpy(), plain[0], rtol=1e-3)

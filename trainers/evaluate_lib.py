@@ -23,12 +23,11 @@ import numpy as np
 import tqdm
 
 from dcign_tf import disentanglement
-from dcign_tf import evaluation
+from dcign_tf import faces_evaluation
 from dcign_tf import figures
 from dcign_tf.data import factor_grid
 from dcign_tf.data import factors
 from dcign_tf.data import faces_dataset
-from dcign_tf.data import groups
 from dcign_tf.data import sources
 from trainers import train_lib
 
@@ -56,6 +55,7 @@ class EvaluateConfig:
   dataset_overrides: Optional[dict] = None
   eval_groups_per_type: int = 40
   calibration_groups_per_type: int = 40
+  retrieval_groups: int = 10
   sources_per_group: int = 5
   grid_identities: int = 10
   grid_bins: int = factor_grid.DEFAULT_BINS
@@ -85,7 +85,7 @@ def validate(config: EvaluateConfig):
   if not config.model_dirs:
     raise ValueError("Give at least one --model_dir to evaluate.")
   for name in ("eval_groups_per_type", "calibration_groups_per_type",
-               "sources_per_group", "metric_train", "metric_test",
+               "retrieval_groups", "sources_per_group", "metric_train", "metric_test",
                "metric_batch", "variance_estimate", "sweep_faces",
                "sweep_steps"):
     if getattr(config, name) < 1:
@@ -159,168 +159,12 @@ def resolve_dataset(config: EvaluateConfig, train_configs: list) -> dict:
   return dataset
 
 
-def source_of(dataset: dict) -> groups.GroupSource:
-  return groups.GroupSource(
-      face_model=dataset["face_model"], image_size=dataset["image_size"],
-      group_size=dataset["group_size"],
-      ranges=factors.FactorRanges.from_mapping(dataset["ranges"]),
-      seed=dataset["data_seed"])
-
-
-def render_groups(source: groups.GroupSource, split: str,
-                  groups_per_type: int, pool=None, progress=None) -> dict:
-  """Groups (split, type, 0..n-1) of every type, as evaluation arrays.
-
-  These are the very groups of the prepared dataset's split (a GroupSource
-  decides every pixel of (split, type, index)).
-  """
-  tasks = [(split, int(t), i) for t in factors.GroupType
-           for i in range(groups_per_type)
-           if t.factor is None or np.ptp(source.ranges.span(t.factor)) > 0]
-  examples = []
-  for example in (pool.imap(source.example, tasks) if pool
-                  else map(source.example, tasks)):
-    examples.append(example)
-    if progress:
-      progress(1)
-  return groups.stack_examples(examples)
-
-
-class ModelFunctions:
-  """encode (posterior means) and decode as NumPy functions, batched."""
-
-  def __init__(self, model, batch_size: int = 256):
-    self.model = model
-    self.batch_size = batch_size
-
-  def encode(self, images) -> np.ndarray:
-    return train_lib.encode_all(self.model, np.asarray(images, np.float32),
-                                self.batch_size).astype(np.float64)
-
-  def decode(self, codes) -> np.ndarray:
-    codes = np.asarray(codes, np.float32)
-    return np.concatenate([
-        self.model.decode(codes[i:i + self.batch_size]).numpy()
-        for i in range(0, len(codes), self.batch_size)])
-
-
-def factor_latent_map(train_config, model, scores: dict) -> dict:
-  """Factor -> its latent: the designated one for DC-IGN, the most varying
-  one over the factor's groups for an entangled model (paper §4.1.1)."""
-  if train_config.training == "dcign":
-    return {name: int(indices[0])
-            for name, indices in model.factor_latents.items()}
-  return {name: score["latent"] for name, score in scores.items()}
-
-
-def calibrations(functions: ModelFunctions, calibration_data: dict,
-                 latents: dict, codes: Optional[np.ndarray] = None) -> dict:
-  """Factor -> Calibration fitted on the training groups of that factor
-  (`codes`: the groups' posterior means, if already encoded)."""
-  fitted = {}
-  if codes is None:
-    codes = functions.encode(calibration_data["images"])
-  for factor, latent in latents.items():
-    mask = calibration_data["group_type"] == factors.FACTORS.index(factor)
-    if not mask.any():
-      continue
-    fitted[factor] = evaluation.Calibration.fit(
-        factor, latent, calibration_data[factor][mask], codes[mask, latent])
-  return fitted
-
-
-def grid_metrics(functions: ModelFunctions, grid: dict,
-                 config: EvaluateConfig, stage=None) -> tuple:
-  """(metrics, grid codes) of the disentanglement metrics on the grid.
-
-  `stage(name)`, if given, is called as each step starts (progress)."""
-  stage = stage or (lambda name: None)
-  stage("encoding the factor grid")
-  images = grid["images"]
-  shape = images.shape[:4]
-  flat = images.reshape(-1, *images.shape[4:])
-  codes = np.concatenate([
-      functions.encode(flat[i:i + 4096].astype(np.float32) / 255.0)
-      for i in range(0, len(flat), 4096)])
-  codes = codes.reshape(*shape, -1)
-  factor_grid_codes = disentanglement.FactorGrid(
-      codes, ("identity",) + factors.FACTORS)
-  metrics = {}
-  for name in disentanglement.METRIC_NAMES:
-    stage(name)
-    # A fresh parent generator per call: all_metrics gives each metric the
-    # same child generator whichever others it computes with it.
-    metrics.update(disentanglement.all_metrics(
-        factor_grid_codes, np.random.default_rng(config.seed),
-        num_train=config.metric_train, num_test=config.metric_test,
-        batch_size=config.metric_batch,
-        num_variance_estimate=config.variance_estimate, include=(name,)))
-  return metrics, codes.astype(np.float32)
-
-
-def evaluate_model(name: str, model_dir: str, train_config, model,
-                   data: dict, config: EvaluateConfig, stage=None) -> dict:
-  """Every number of one model; also returns what the figures need.
-
-  `stage(description)`, if given, is called as each step starts."""
-  stage = stage or (lambda description: None)
-  stage("encoding test groups")
-  functions = ModelFunctions(model)
-  test = data["test"]
-  codes = functions.encode(test["images"])
-  mse = evaluation.reconstruction_mse(test["images"],
-                                     functions.decode(codes))
-  designated = (model.factor_latents if train_config.training == "dcign"
-                else None)
-  scores = evaluation.factor_scores(
-      codes, test["group_type"], test["group_id"],
-      {f: test[f] for f in factors.FACTORS}, designated)
-  latents = factor_latent_map(train_config, model, scores)
-  blocks = evaluation.factor_blocks(codes.shape[1], {
-      factor: [latent] for factor, latent in latents.items()})
-  invariance = evaluation.invariance_ratios(codes, test["group_type"],
-                                            test["group_id"], blocks)
-  stage("calibrating")
-  fitted = calibrations(functions, data["calibration"], latents)
-  stage("novel views")
-  novel = {}
-  for factor, calibration in fitted.items():
-    mask = test["group_type"] == factors.FACTORS.index(factor)
-    result = evaluation.novel_view_errors(
-        functions.encode, functions.decode, test["images"][mask],
-        test["group_id"][mask], test[factor][mask], calibration,
-        config.sources_per_group)
-    novel[factor] = {
-        "mean_error": result["mean_error"],
-        "mean_lower_bound": result["mean_lower_bound"],
-        "pairs": int(result["error"].size),
-        "by_angle": evaluation.error_by_angle(
-            result["source_degrees"], result["target_degrees"],
-            result["error"]),
-        "lower_bound_by_angle": evaluation.error_by_angle(
-            result["source_degrees"], result["target_degrees"],
-            result["lower_bound"]),
-    }
-  grid_scores, grid_codes = grid_metrics(functions, data["grid"], config,
-                                         stage)
-  return {
-      "metrics": {
-          "model_dir": os.path.abspath(model_dir),
-          "training": train_config.training,
-          "test_mse_per_pixel": mse,
-          "factors": scores,
-          "invariance": invariance,
-          "novel_view": novel,
-          "calibration": {f: c.to_dict() for f, c in fitted.items()},
-          "disentanglement": grid_scores,
-          "steps": int(model.optimizer.iterations.numpy()),
-      },
-      "codes": codes.astype(np.float32),
-      "grid_codes": grid_codes,
-      "functions": functions,
-      "calibrations": fitted,
-      "latents": latents,
-  }
+source_of = faces_evaluation.source_of
+render_groups = faces_evaluation.render_groups
+ModelFunctions = faces_evaluation.ModelFunctions
+factor_latent_map = faces_evaluation.factor_latent_map
+calibrations = faces_evaluation.calibrations
+evaluate_model = faces_evaluation.evaluate_model
 
 
 def write_figures(out: str, names: list, results: dict, data: dict,
@@ -463,6 +307,10 @@ def report(names: list, metrics: dict, figures_written: list,
                " | ".join(metrics[n]["training"] for n in names) + " |")
   row("steps", lambda m: m["steps"])
   row("test MSE per pixel", lambda m: m["test_mse_per_pixel"])
+  row("reconstruction: foreground PSNR (dB)",
+      lambda m: m["reconstruction_foreground"]["foreground_psnr"])
+  row("reconstruction: foreground SSIM",
+      lambda m: m["reconstruction_foreground"]["foreground_ssim"])
   for factor in factors.FACTORS:
     row(f"{factor}: latent", lambda m, f=factor: m["factors"][f]["latent"] + 1)
     row(f"{factor}: Spearman", lambda m, f=factor: m["factors"][f]["spearman"])
@@ -473,6 +321,20 @@ def report(names: list, metrics: dict, figures_written: list,
     row(f"{factor}", lambda m, f=factor: m["novel_view"][f]["mean_error"])
     row(f"{factor}: reconstruction bound",
         lambda m, f=factor: m["novel_view"][f]["mean_lower_bound"])
+    row(f"{factor}: foreground PSNR (dB)",
+        lambda m, f=factor: m["novel_view"][f]["mean_foreground_psnr"])
+    row(f"{factor}: foreground SSIM",
+        lambda m, f=factor: m["novel_view"][f]["mean_foreground_ssim"])
+  lines += ["", "## Novel-view identity retrieval (top-1: the re-rendered "
+            "face is nearest to its own true render among the group's "
+            "identities; higher is better)", "", header]
+  for factor in factors.FACTORS:
+    row(f"{factor}: top-1 within 45°", lambda m, f=factor: m[
+        "identity_retrieval"][f]["top1_within_45_degrees"])
+    row(f"{factor}: top-1, all changes",
+        lambda m, f=factor: m["identity_retrieval"][f]["top1"])
+    row(f"{factor}: chance",
+        lambda m, f=factor: m["identity_retrieval"][f]["chance"])
   lines += ["", "## Invariance (within-group std / population std of "
             "latent blocks that should not move; lower is better)", "",
             header]
@@ -496,21 +358,7 @@ def report(names: list, metrics: dict, figures_written: list,
   return "\n".join(lines) + "\n"
 
 
-def summary_line(name: str, values: dict) -> str:
-  """One line of a model's `run` metrics for the terminal: test MSE, R² per
-  factor and, for models of a rendered dataset, novel-view errors and
-  DCI disentanglement (labelled-dataset models have neither)."""
-  parts = [f"MSE {values['test_mse_per_pixel']:.5f}",
-           ", ".join(f"{factor} R² {scores['r2']:.2f}"
-                     for factor, scores in values["factors"].items())]
-  if "novel_view" in values:
-    parts.append("novel-view MSE " + ", ".join(
-        f"{factor} {view['mean_error']:.4f}"
-        for factor, view in values["novel_view"].items()))
-  if "disentanglement" in values:
-    parts.append("DCI-D {:.3f}".format(
-        values["disentanglement"]["dci"]["disentanglement"]))
-  return f"{name}: " + "; ".join(parts)
+summary_line = faces_evaluation.summary_line
 
 
 def run(config: EvaluateConfig) -> dict:
@@ -525,26 +373,15 @@ def run(config: EvaluateConfig) -> dict:
   dataset = resolve_dataset(config, [c for c, _ in loaded])
   source = source_of(dataset)
   factor_grid.bin_centres(source.ranges, config.grid_bins)
-  grid_rows = config.grid_identities * config.grid_bins
-  total = (4 * config.eval_groups_per_type +
-           4 * config.calibration_groups_per_type + grid_rows)
-  with tqdm.tqdm(total=total, desc="rendering", unit="task",
+  with tqdm.tqdm(total=faces_evaluation.render_tasks(config),
+                 desc="rendering", unit="task",
                  disable=not config.progress) as bar:
     with faces_dataset.worker_pool(config.workers or None) as pool:
-      data = {
-          "dataset": dataset,
-          "test": render_groups(source, "test", config.eval_groups_per_type,
-                                pool, bar.update),
-          "calibration": render_groups(
-              source, "train", config.calibration_groups_per_type, pool,
-              bar.update),
-          "grid": factor_grid.render_grid(source, config.grid_identities,
-                                          config.grid_bins, pool, bar.update),
-          "groups_per_type": config.eval_groups_per_type,
-      }
+      data = faces_evaluation.render_data(source, config, pool, bar.update)
+  data.update(dataset=dataset, groups_per_type=config.eval_groups_per_type)
   data["grid_shape"] = "x".join(map(str, data["grid"]["images"].shape[:4]))
   results = {}
-  stages = 4 + len(disentanglement.METRIC_NAMES)
+  stages = 5 + len(disentanglement.METRIC_NAMES)
   with tqdm.tqdm(total=stages * len(names), desc="evaluating", unit="step",
                  disable=not config.progress) as bar:
     for name, model_dir, (train_config, model) in zip(

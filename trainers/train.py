@@ -11,13 +11,14 @@ metrics.json; then exports the encoder and decoder SavedModels for TF
 Serving to --export_dir (default MODEL_DIR/export; --noexport skips it).
 """
 
-import json
+import os
 import sys
 
 from absl import flags
 from absl import logging
 
 from dcign_tf.data import factors
+from dcign_tf import faces_evaluation
 from export import saved_model_lib
 from trainers import cli
 from trainers import data_flags
@@ -110,6 +111,15 @@ _CHECKPOINT_EVERY = flags.DEFINE_integer(
     "kill anywhere ends with the weights of an uninterrupted run).")
 _EVAL_GROUPS = flags.DEFINE_integer("eval_groups_per_type", 40,
                                     "Test groups per type to score.")
+_GRID_IDENTITIES = flags.DEFINE_integer(
+    "grid_identities", train_lib.TrainConfig.grid_identities,
+    "Identities of the factor grid the final DCI and MIG are computed on.")
+_GRID_BINS = flags.DEFINE_integer(
+    "grid_bins", train_lib.TrainConfig.grid_bins,
+    "Bins per factor of that grid (identities x bins^3 renders).")
+_METRIC_SAMPLES = flags.DEFINE_integer(
+    "metric_samples", train_lib.TrainConfig.metric_samples,
+    "Grid samples the final DCI and MIG train on (half as many test).")
 _STRATEGY = flags.DEFINE_enum(
     "strategy", "auto", ["auto", "one_device", "mirrored", "multi_worker"],
     "tf.distribute strategy: auto (mirrored over all GPUs when there are "
@@ -193,7 +203,9 @@ def config_from_flags() -> train_lib.TrainConfig:
       optimizer=_OPTIMIZER.value,
       learning_rate=_LEARNING_RATE.value, train_steps=_TRAIN_STEPS.value,
       checkpoint_every=_CHECKPOINT_EVERY.value,
-      eval_groups_per_type=_EVAL_GROUPS.value, seed=_SEED.value)
+      eval_groups_per_type=_EVAL_GROUPS.value,
+      grid_identities=_GRID_IDENTITIES.value, grid_bins=_GRID_BINS.value,
+      metric_samples=_METRIC_SAMPLES.value, seed=_SEED.value)
 
 
 def main(argv):
@@ -217,8 +229,8 @@ def main(argv):
     print(f"Worker done after {metrics['steps']} steps; the chief writes the "
           "results.")
     return
-  print(json.dumps({k: v for k, v in metrics.items() if k != "sweeps"},
-                   indent=2))
+  print(faces_evaluation.summary_line(config.model_dir, metrics))
+  print(f"Metrics: {os.path.join(config.model_dir, train_lib.METRICS_FILE)}")
   print("Sweeps: " + ", ".join(metrics["sweeps"]))
   if _EXPORT.value:
     paths = saved_model_lib.export(

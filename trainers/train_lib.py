@@ -20,14 +20,17 @@ from typing import Optional
 import keras
 import numpy as np
 import tensorflow as tf
+import tqdm
 
 from dcign_tf import configs
 from dcign_tf import distribution
 from dcign_tf import evaluation
+from dcign_tf import faces_evaluation
 from dcign_tf import layers
 from dcign_tf import model as model_lib
 from dcign_tf import polyphase
 from dcign_tf import precision
+from dcign_tf import run_time
 from dcign_tf import training
 from dcign_tf import visualization
 from dcign_tf.data import factors
@@ -41,10 +44,6 @@ DATA_MODES = ("live", "prepared")
 ARCHITECTURE_FILE = "architecture.json"
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
-# Sustained FLOP rate assumed for the CPU run-time estimate: about 60 % of
-# the 2-core matmul rate measured in DESIGN.md.
-CPU_FLOPS_PER_SECOND = 60e9
-HEAVY_MINUTES = 60.0
 # Sources whose images have no colour to learn from.
 GRAYSCALE_DATASETS = ("faces", "chairs", "objects")
 
@@ -100,6 +99,11 @@ class TrainConfig:
   train_steps: int = 1000
   checkpoint_every: int = 100
   eval_groups_per_type: int = 40
+  # The final evaluation's factor grid (identities x bins^3 renders) and
+  # the samples its metrics train on (disentanglement_lib: 10,000).
+  grid_identities: int = 10
+  grid_bins: int = 10
+  metric_samples: int = 5000
   seed: int = 0
   sweep_faces: int = 4
   sweep_steps: int = 9
@@ -189,7 +193,8 @@ def validate(config: TrainConfig) -> configs.NetworkConfig:
   if not config.learning_rate > 0:
     raise ValueError(f"learning_rate must be > 0, got {config.learning_rate}.")
   for name in ("train_steps", "checkpoint_every", "groups_per_batch",
-               "eval_groups_per_type", "sweep_faces", "sweep_steps"):
+               "eval_groups_per_type", "sweep_faces", "sweep_steps",
+               "metric_samples"):
     if getattr(config, name) < 1:
       raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}.")
   if config.train_steps % config.checkpoint_every:
@@ -220,6 +225,11 @@ def validate(config: TrainConfig) -> configs.NetworkConfig:
   if config.warmup_ranges is not None:
     config.warmup_ranges.check_within(config.ranges, "warm-up range")
     factors.check_ratio_against_ranges(probabilities, config.warmup_ranges)
+  if config.dataset == "faces" and (config.grid_identities < 2 or
+                                    config.grid_bins < 2):
+    raise ValueError("The factor grid needs grid_identities >= 2 and "
+                     f"grid_bins >= 2, got {config.grid_identities} and "
+                     f"{config.grid_bins}.")
   if config.eval_groups_per_type * config.group_size < 8:
     raise ValueError("eval_groups_per_type * group_size must be >= 8 to score "
                      "the latents.")
@@ -331,14 +341,6 @@ def forward_flops_per_image(network: configs.NetworkConfig,
   return flops
 
 
-def estimated_cpu_minutes(config: TrainConfig,
-                          network: configs.NetworkConfig) -> float:
-  """Training takes about 3x a forward pass's FLOPs."""
-  images = config.train_steps * config.groups_per_batch * config.group_size
-  flops = 3 * forward_flops_per_image(network, config.decoder_phases)
-  return flops * images / (CPU_FLOPS_PER_SECOND * 60)
-
-
 def strategy(name: str = "auto"):
   """The tf.distribute strategy `name` (see dcign_tf.distribution)."""
   return distribution.make_strategy(name)
@@ -421,21 +423,42 @@ def evaluation_groups(config: TrainConfig,
   if source is not None:
     return sources.evaluation_groups(source, config.eval_groups_per_type,
                                      config.seed)
-  if config.data == "prepared":
-    builder = dataset_builder(config)
-    examples = []
-    for group_type in factors.GroupType:
-      split = faces_dataset.split_name("test", group_type)
-      examples += list(builder.as_dataset(split=split, shuffle_files=False)
-                       .take(config.eval_groups_per_type).as_numpy_iterator())
-  else:
-    source = group_source(config)
-    tasks = [("test", int(t), i) for t in factors.GroupType
-             for i in range(config.eval_groups_per_type)]
+  # Rendered whether the training data is live or prepared: a GroupSource
+  # decides every pixel of a group, so these are the prepared test split's
+  # groups, with the foreground coverage that the prepared data lacks.
+  with faces_dataset.worker_pool(config.workers or None) as pool:
+    return faces_evaluation.render_groups(
+        group_source(config), "test", config.eval_groups_per_type, pool,
+        with_coverage=True)
+
+
+def evaluation_sizes(config: TrainConfig) -> faces_evaluation.EvaluationSizes:
+  """The final evaluation's sizes: calibration and retrieval groups scale
+  with the test groups; the grid and metric samples are the config's."""
+  return faces_evaluation.EvaluationSizes(
+      eval_groups_per_type=config.eval_groups_per_type,
+      calibration_groups_per_type=config.eval_groups_per_type,
+      retrieval_groups=min(10, config.eval_groups_per_type),
+      grid_identities=config.grid_identities, grid_bins=config.grid_bins,
+      metric_train=config.metric_samples,
+      metric_test=max(1, config.metric_samples // 2),
+      variance_estimate=config.metric_samples, seed=config.seed,
+      metrics=faces_evaluation.TRAINER_METRICS)
+
+
+def faces_evaluation_data(config: TrainConfig, test: dict) -> dict:
+  """`faces_evaluation.render_data` at the trainer's sizes, reusing the
+  test groups already rendered."""
+  sizes = dataclasses.replace(evaluation_sizes(config),
+                              eval_groups_per_type=0)
+  with tqdm.tqdm(total=faces_evaluation.render_tasks(sizes),
+                 desc="rendering evaluation data", unit="task",
+                 disable=None) as bar:
     with faces_dataset.worker_pool(config.workers or None) as pool:
-      examples = (pool.map(source.example, tasks) if pool
-                  else [source.example(task) for task in tasks])
-  return groups.stack_examples(examples)
+      data = faces_evaluation.render_data(group_source(config), sizes, pool,
+                                          bar.update)
+  data["test"] = test
+  return data
 
 
 class SigtermFlag:
@@ -717,13 +740,6 @@ def run(config: TrainConfig, verbose: int = 1, step_hooks=()) -> dict:
     write_json_atomically(os.path.join(config.model_dir, CONFIG_FILE),
                           config_to_dict(config))
     remove_unfinished_checkpoints(checkpoint_directory(config.model_dir))
-  if not tf.config.list_physical_devices("GPU"):
-    minutes = estimated_cpu_minutes(config, network)
-    if minutes > HEAVY_MINUTES:
-      print(f"No GPU: {config.train_steps} steps of the {config.network} "
-            f"network at {config.image_size} px will take about "
-            f"{minutes / 60:.1f} hours on a 2-core CPU. For a quick CPU run "
-            "use --flagfile=faces_quick.flags.", flush=True)
   start = time.time()
   keras.utils.set_random_seed(config.seed)
   save_dir = worker.checkpoint_dir(config.model_dir)
@@ -758,6 +774,12 @@ def run(config: TrainConfig, verbose: int = 1, step_hooks=()) -> dict:
     sums, count = {}, 0
     progress = None
     iterator = iter(dataset)
+    timer = run_time.StepTimer(
+        done_steps, config.train_steps,
+        say=print if verbose else (lambda *args, **kwargs: None),
+        long_run_hint=("" if tf.config.list_physical_devices("GPU") else
+                       "For a quick CPU run use "
+                       "--flagfile=faces_quick.flags."))
     with SigtermFlag() as sigterm:
       for step in range(done_steps + 1, config.train_steps + 1):
         if progress is None and verbose:
@@ -784,6 +806,7 @@ def run(config: TrainConfig, verbose: int = 1, step_hooks=()) -> dict:
             for name in values:
               tf.summary.scalar(name, sums[name] / count, step=step)
           sums, count = {}, 0
+        timer.step_done(step)
         for hook in step_hooks:
           hook(step)
         if stop or step % config.checkpoint_every == 0:
@@ -815,7 +838,18 @@ def run(config: TrainConfig, verbose: int = 1, step_hooks=()) -> dict:
   steps = int(model.optimizer.iterations.numpy())
   if not worker.is_chief:
     return {"steps": steps}
-  metrics, codes = evaluate(model, config, data)
+  if source is None:
+    print("Evaluating: novel views, identity retrieval, foreground quality "
+          "and disentanglement on the factor grid.", flush=True)
+    result = faces_evaluation.evaluate_model(
+        "model", config.model_dir, config, model,
+        faces_evaluation_data(config, data),
+        evaluation_sizes(config),
+        stage=lambda description: print(f"  {description}", flush=True))
+    metrics, codes = result["metrics"], result["codes"]
+    metrics["test_images"] = int(len(codes))
+  else:
+    metrics, codes = evaluate(model, config, data)
   metrics.update(training=config.training, steps=steps,
                  wall_time_s=round(time.time() - start, 1))
   metrics["sweeps"] = write_sweeps(model, config, data, codes,

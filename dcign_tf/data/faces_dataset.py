@@ -8,9 +8,13 @@ discarding examples; `train` / `test` as a whole are the sums of their four
 parts (see `split_names`). Train and test identities come from independent
 random streams, so they are disjoint.
 
-Groups render in parallel worker processes; TFDS writes into a temporary
-folder and renames it when the build completes, so an interrupted build
-leaves nothing a later run would read.
+Groups render in parallel worker processes, one per core. Rendered groups
+are kept in chunks of `CHUNK_GROUPS` beside the dataset (`PARTIAL_DIR`), each
+written atomically, so a preparation that is killed and rerun renders only
+the chunks it had not finished; a GroupSource decides every pixel of a
+group, so the records are the same as those of an uninterrupted build. TFDS
+writes into a temporary folder and renames it when the build completes; the
+chunks are deleted then.
 """
 
 import contextlib
@@ -19,17 +23,26 @@ import hashlib
 import json
 import multiprocessing
 import os
+import shutil
+import time
 from typing import Optional
 
 import numpy as np
 import tensorflow_datasets as tfds
 
+from dcign_tf import run_time
 from dcign_tf.data import factors
 from dcign_tf.data import groups
 
 PAPER_TRAIN_GROUPS_PER_TYPE = 3000
 PAPER_TEST_GROUPS_PER_TYPE = 350
 SPLITS = ("train", "test")
+# Groups per chunk of a resumable preparation (a constant, so a rerun with
+# another number of workers finds the same chunks).
+CHUNK_GROUPS = 64
+PARTIAL_DIR = "dcign_faces_partial"
+EXAMPLE_KEYS = ("images", "group_type", "azimuth", "elevation", "light",
+                "identity")
 
 
 @dataclasses.dataclass(eq=False)
@@ -123,15 +136,30 @@ class DcignFaces(tfds.core.GeneratorBasedBuilder):
     super().__init__(**kwargs)
     self._num_workers = num_workers
     self._pool = None
+    self._timer = None
+
+  @property
+  def partial_dir(self) -> str:
+    """Where rendered chunks wait until the whole build completes."""
+    return os.path.join(self._data_dir_root, PARTIAL_DIR,
+                        self.builder_config.name)
 
   def _download_and_prepare(self, dl_manager, download_config):
     # One pool of render processes serves all eight splits.
+    config = self.builder_config
+    total = sum(4 * config.groups_per_type(split) for split in SPLITS)
+    done = count_chunked_groups(self.partial_dir)
+    self._timer = PreparationTimer(total, done)
     with worker_pool(self._num_workers) as pool:
       self._pool = pool
       try:
-        return super()._download_and_prepare(dl_manager, download_config)
+        result = super()._download_and_prepare(dl_manager, download_config)
       finally:
         self._pool = None
+    shutil.rmtree(self.partial_dir, ignore_errors=True)
+    with contextlib.suppress(OSError):  # Other configs' chunks may wait.
+      os.rmdir(os.path.dirname(self.partial_dir))
+    return result
 
   def _info(self) -> tfds.core.DatasetInfo:
     config = self.builder_config
@@ -164,14 +192,103 @@ class DcignFaces(tfds.core.GeneratorBasedBuilder):
   def _generate_examples(self, split, group_type):
     config = self.builder_config
     count = config.groups_per_type(split)
-    tasks = [(split, int(group_type), index) for index in range(count)]
+    chunks = ChunkStore(self.partial_dir, split_name(split, group_type))
+    starts = range(0, count, CHUNK_GROUPS)
+    missing = [start for start in starts if not chunks.has(start)]
+    tasks = [(split, int(group_type), index) for start in missing
+             for index in range(start, min(start + CHUNK_GROUPS, count))]
     if self._pool is None:
-      examples = map(config.source.example, tasks)
+      rendered = map(config.source.example, tasks)
     else:
-      chunk = max(1, min(8, count // (4 * self._pool._processes)))  # pylint: disable=protected-access
-      examples = self._pool.imap(config.source.example, tasks, chunksize=chunk)
-    for index, example in enumerate(examples):
-      yield index, example
+      rendered = self._pool.imap(config.source.example, tasks, chunksize=2)
+    for start in starts:
+      size = min(CHUNK_GROUPS, count - start)
+      if chunks.has(start):
+        examples = chunks.load(start)
+      else:
+        examples = [next(rendered) for _ in range(size)]
+        chunks.save(start, examples)
+        if self._timer is not None:
+          self._timer.add(size)
+      for offset, example in enumerate(examples):
+        yield start + offset, example
+
+
+class ChunkStore:
+  """Rendered groups of one split, CHUNK_GROUPS to a file, each written
+  atomically (a killed write leaves no chunk)."""
+
+  def __init__(self, directory: str, split: str):
+    self.directory = os.path.join(directory, split)
+
+  def path(self, start: int) -> str:
+    return os.path.join(self.directory, f"groups-{start:07d}.npz")
+
+  def has(self, start: int) -> bool:
+    return os.path.exists(self.path(start))
+
+  def save(self, start: int, examples: list):
+    os.makedirs(self.directory, exist_ok=True)
+    temporary = self.path(start) + f".tmp-{os.getpid()}.npz"
+    np.savez(temporary, **{key: np.stack([e[key] for e in examples])
+                           for key in EXAMPLE_KEYS})
+    os.replace(temporary, self.path(start))
+
+  def load(self, start: int) -> list:
+    with np.load(self.path(start)) as stored:
+      arrays = {key: stored[key] for key in EXAMPLE_KEYS}
+    return [{key: (int(values[i]) if key == "group_type" else values[i])
+             for key, values in arrays.items()}
+            for i in range(len(arrays["images"]))]
+
+
+def count_chunked_groups(directory: str) -> int:
+  """Groups already rendered into finished chunks under `directory`."""
+  total = 0
+  if not os.path.isdir(directory):
+    return 0
+  for root, _, files in os.walk(directory):
+    for name in files:
+      if name.startswith("groups-") and name.endswith(".npz") and (
+          ".tmp-" not in name):
+        with np.load(os.path.join(root, name)) as stored:
+          total += len(stored["group_type"])
+  return total
+
+
+class PreparationTimer:
+  """Says how long the rest of a preparation will take, from the rate
+  measured on this machine: timed from the end of the first rendered chunk
+  (which also pays for starting the render processes) over the next
+  `measure_groups` groups."""
+
+  def __init__(self, total: int, done: int = 0, say=print,
+               clock=time.monotonic, measure_groups: int = 2 * CHUNK_GROUPS):
+    self.total, self.done = total, done
+    self.say, self.clock = say, clock
+    self.measure_groups = measure_groups
+    self.rendered = 0
+    self.first = None  # (time, groups) at the end of the first chunk.
+    self.estimate_s = None
+    if done:
+      say(f"Resuming the preparation: {done} of {total} groups were "
+          "already rendered.", flush=True)
+
+  def add(self, groups_rendered: int):
+    self.rendered += groups_rendered
+    if self.first is None:
+      self.first = (self.clock(), self.rendered)
+      return
+    measured = self.rendered - self.first[1]
+    if self.estimate_s is not None or measured < self.measure_groups:
+      return
+    rate = measured / max(self.clock() - self.first[0], 1e-9)
+    left = self.total - self.done - self.rendered
+    self.estimate_s = left / rate
+    self.say(f"Preparing {self.total} groups at {rate:.1f} groups/s on "
+             "this machine: about "
+             f"{run_time.format_duration(self.estimate_s)} to go.",
+             flush=True)
 
 
 @contextlib.contextmanager

@@ -87,20 +87,23 @@ def sample_group(group_type, face_model: face_model_lib.FaceModel,
 
 def render_group(spec: GroupSpec, face_model: face_model_lib.FaceModel,
                  camera: renderer.Camera = renderer.Camera(),
-                 lighting: renderer.Lighting = renderer.Lighting()
-                 ) -> np.ndarray:
-  """Renders a group as float32 [G, S, S] in [0, 1]."""
-  images = np.empty((spec.group_size, camera.image_size, camera.image_size),
-                    np.float32)
+                 lighting: renderer.Lighting = renderer.Lighting(),
+                 return_coverage: bool = False):
+  """Renders a group as float32 [G, S, S] in [0, 1]; with
+  `return_coverage`, also the fraction of each pixel the head covers."""
+  shape = (spec.group_size, camera.image_size, camera.image_size)
+  images = np.empty(shape, np.float32)
+  coverage = np.empty(shape, np.float32)
   mesh, previous = None, None
   for i in range(spec.group_size):
     identity = spec.identities[i]
     if previous is None or not np.array_equal(identity, previous):
       mesh = face_model.mesh(identity, image_size=camera.image_size)
       previous = identity
-    images[i] = renderer.render(mesh, spec.azimuth[i], spec.elevation[i],
-                                spec.light[i], camera, lighting)
-  return images
+    images[i], coverage[i] = renderer.render(
+        mesh, spec.azimuth[i], spec.elevation[i], spec.light[i], camera,
+        lighting, return_coverage=True)
+  return (images, coverage) if return_coverage else images
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -151,10 +154,21 @@ class GroupSource:
 
   def example(self, task) -> dict:
     """(split, group_type, index) -> a dataset example with uint8 images."""
+    return self._example(task, with_coverage=False)
+
+  def example_with_coverage(self, task) -> dict:
+    """`example` plus "coverage": uint8 [G, S, S], the share of each pixel
+    the head covers (255: all of it), for foreground-only scores."""
+    return self._example(task, with_coverage=True)
+
+  def _example(self, task, with_coverage: bool) -> dict:
     split, group_type, index = task
     spec = self.spec(split, group_type, index)
-    images = render_group(spec, self.model(), self.camera)
+    images, coverage = render_group(spec, self.model(), self.camera,
+                                    return_coverage=True)
+    extra = {"coverage": to_uint8(coverage)} if with_coverage else {}
     return {
+        **extra,
         "images": to_uint8(images)[..., None],
         "group_type": int(spec.group_type),
         "azimuth": spec.azimuth,
@@ -167,9 +181,15 @@ class GroupSource:
 def stack_examples(examples: list) -> dict:
   """Rendered groups (GroupSource.example dicts) as flat evaluation arrays:
   images [M, S, S, 1] float32 in [0, 1], group_type [M], group_id [M] (the
-  group's position in `examples`) and each factor [M] in degrees."""
+  group's position in `examples`) and each factor [M] in degrees; with
+  "coverage" in every example, also coverage [M, S, S] float32 in [0, 1]."""
   size = examples[0]["images"].shape[0]
+  extra = {}
+  if all("coverage" in e for e in examples):
+    extra["coverage"] = np.concatenate(
+        [e["coverage"] for e in examples]).astype(np.float32) / 255.0
   return {
+      **extra,
       "images": np.concatenate([e["images"] for e in examples]).astype(
           np.float32) / 255.0,
       "group_type": np.repeat([int(e["group_type"]) for e in examples], size),

@@ -175,3 +175,95 @@ def test_paper_sized_presets_resolve_to_the_predefined_configs(tmp_path,
   assert builder.builder_config.train_groups_per_type == 3000
   assert builder.builder_config.image_size == image_size
   assert not builder.is_prepared()
+
+
+_KILLABLE_BUILD = textwrap.dedent("""
+    import sys, time
+    from dcign_tf.data import faces_dataset, groups
+    faces_dataset.CHUNK_GROUPS = 4
+    original = groups.GroupSource.example
+    def slow(self, task):
+      time.sleep(0.05)
+      return original(self, task)
+    groups.GroupSource.example = slow
+    config = faces_dataset.make_config(image_size=32, group_size=2,
+                                       train_groups_per_type=10,
+                                       test_groups_per_type=2, seed=9)
+    faces_dataset.builder(config, sys.argv[1],
+                          num_workers=1).download_and_prepare()
+""")
+
+
+def _all_records(builder):
+  return [_examples(builder, faces_dataset.split_name(split, group_type))
+          for split in faces_dataset.SPLITS for group_type in factors.GroupType]
+
+
+def test_a_killed_preparation_resumes_with_the_same_records(
+    tmp_path, monkeypatch, capsys):
+  data_dir = str(tmp_path / "killed")
+  process = subprocess.Popen(
+      [sys.executable, "-c", _KILLABLE_BUILD, data_dir], cwd=REPO,
+      env={**os.environ, "PYTHONPATH": REPO}, stdout=subprocess.DEVNULL,
+      stderr=subprocess.DEVNULL)
+  partial = os.path.join(data_dir, faces_dataset.PARTIAL_DIR)
+  deadline = time.time() + 120
+  try:
+    chunks = []
+    while time.time() < deadline and len(chunks) < 3:
+      chunks = [name for _, _, names in os.walk(partial) for name in names
+                if name.endswith(".npz") and ".tmp-" not in name]
+      assert process.poll() is None, "the build ended before it was killed"
+      time.sleep(0.05)
+    assert len(chunks) >= 3, "the build never wrote its chunks"
+  finally:
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+  monkeypatch.setattr(faces_dataset, "CHUNK_GROUPS", 4)
+  rendered = []
+  original = faces_dataset.groups.GroupSource.example
+  monkeypatch.setattr(faces_dataset.groups.GroupSource, "example",
+                      lambda self, task: rendered.append(task) or original(
+                          self, task))
+  config = faces_dataset.make_config(image_size=32, group_size=2,
+                                     train_groups_per_type=10,
+                                     test_groups_per_type=2, seed=9)
+  resumed = faces_dataset.builder(config, data_dir, num_workers=1)
+  assert not resumed.is_prepared()
+  done = faces_dataset.count_chunked_groups(resumed.partial_dir)
+  assert done >= 10
+  resumed.download_and_prepare()
+  assert (f"Resuming the preparation: {done} of 48 groups" in
+          capsys.readouterr().out)
+  # The finished chunks were read back, not rendered again.
+  assert len(rendered) == 48 - done
+  assert not os.path.exists(partial)
+  fresh = faces_dataset.builder(config, str(tmp_path / "fresh"),
+                                num_workers=1)
+  fresh.download_and_prepare()
+  for got, expected in zip(_all_records(resumed), _all_records(fresh)):
+    assert len(got) == len(expected) > 0
+    for a, b in zip(got, expected):
+      for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_preparation_timer_measures_its_own_rate():
+  said, now = [], [0.0]
+  timer = faces_dataset.PreparationTimer(
+      total=1000, done=100, say=lambda text, flush: said.append(text),
+      clock=lambda: now[0], measure_groups=100)
+  assert said == ["Resuming the preparation: 100 of 1000 groups were "
+                  "already rendered."]
+  now[0] = 30.0  # The first chunk pays for starting the workers.
+  timer.add(64)
+  now[0] = 40.0
+  timer.add(64)
+  assert len(said) == 1
+  now[0] = 50.0
+  timer.add(64)  # 128 groups in 20 s after the first chunk: 6.4 groups/s.
+  assert timer.estimate_s == pytest.approx((1000 - 100 - 192) / 6.4)
+  assert said[-1] == ("Preparing 1000 groups at 6.4 groups/s on this "
+                      "machine: about 2 min to go.")
+  timer.add(64)
+  assert len(said) == 2

@@ -26,7 +26,8 @@ def tiny_export(tmp_path_factory):
   train_lib.run(train_lib.TrainConfig(
       model_dir=model_dir, image_size=32, group_size=4, network="small",
       latent_size=6, ratio="1:1:1:1", train_steps=2, checkpoint_every=2,
-      eval_groups_per_type=2, workers=1, sweep_faces=1, sweep_steps=2),
+      eval_groups_per_type=2, workers=1, sweep_faces=1, sweep_steps=2,
+      grid_identities=2, grid_bins=2, metric_samples=40),
                 verbose=0)
   return saved_model_lib.export(model_dir, str(root / "export"),
                                 calibration_groups_per_type=2, workers=1)

@@ -24,7 +24,7 @@ def tiny_training(model_dir, **overrides):
   settings = dict(model_dir=str(model_dir), image_size=32, group_size=4,
                   network="small", latent_size=6, ratio="1:1:1:1",
                   train_steps=2, checkpoint_every=2, eval_groups_per_type=2,
-                  workers=1, sweep_faces=1, sweep_steps=2)
+                  workers=1, sweep_faces=1, sweep_steps=2, grid_identities=2, grid_bins=2, metric_samples=40)
   settings.update(overrides)
   return train_lib.TrainConfig(**settings)
 
