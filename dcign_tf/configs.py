@@ -1,4 +1,4 @@
-"""Network geometry: the paper's exact one and a narrow CPU preset.
+"""Network geometry: the paper's exact one and two narrower CPU presets.
 
 The paper's network (DESIGN.md, from the original Torch code) at 150 px:
 three 5x5 valid convolutions (96, 48, 24 filters) each followed by 2x2 max
@@ -161,7 +161,21 @@ def small(image_size: int = 64, latent_size: int = 32,
                        decoder_kernels=(3, 3, 5, 5), padding="same")
 
 
-PRESETS = {"paper": paper, "small": small}
+def medium(image_size: int = 64, latent_size: int = 32,
+           channels: int = 1) -> NetworkConfig:
+  """Between `small` and `paper`: 3x the small network's parameters (0.8 M
+  at 64 px), wide enough at the low resolutions to draw eyes, nose and
+  mouth, at about 55 ms per group of 20 on a 2-core AVX-512 CPU in
+  bfloat16."""
+  return NetworkConfig(image_size=image_size, channels=channels,
+                       latent_size=latent_size,
+                       encoder_filters=(32, 64, 128, 128),
+                       encoder_kernels=(5, 5, 3, 3),
+                       decoder_filters=(128, 64, 64),
+                       decoder_kernels=(3, 3, 5, 5), padding="same")
+
+
+PRESETS = {"paper": paper, "medium": medium, "small": small}
 
 
 def as_network(value) -> NetworkConfig:

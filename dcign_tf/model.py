@@ -69,6 +69,9 @@ class DCIGN(keras.Model):
     invariance_scale: s, the pull's strength relative to a loss summed over
       one image's pixels (the paper's 1/100).
     beta: weight of the KL term (1 = SGVB).
+    likelihood: "bernoulli" (the paper's) or "gaussian" pixels (see
+      `losses.reconstruction_nll`).
+    pixel_stddev: the Gaussian likelihood's fixed standard deviation.
     kl_warmup_steps: ramp the KL weight linearly from 0 to `beta` over this
       many optimizer steps (0: no ramp). Early on, a full KL term lets the
       posterior of a latent collapse to the prior before the decoder has
@@ -94,7 +97,7 @@ class DCIGN(keras.Model):
 
   def __init__(self, network, training="dcign", factor_latents=None,
                invariance_scale=DEFAULT_INVARIANCE_SCALE, beta=1.0,
-               kl_warmup_steps=0, mirror_odd_factors=(), decoder_phases=True,
+               likelihood="bernoulli", pixel_stddev=0.1, kl_warmup_steps=0, mirror_odd_factors=(), decoder_phases=True,
                seed=None, **kwargs):
     super().__init__(**kwargs)
     network = configs.as_network(network)
@@ -105,6 +108,13 @@ class DCIGN(keras.Model):
       raise ValueError("invariance_scale, beta and kl_warmup_steps must be "
                        f">= 0, got {invariance_scale}, {beta} and "
                        f"{kl_warmup_steps}.")
+    if likelihood not in losses.LIKELIHOODS:
+      raise ValueError(f"Unknown likelihood {likelihood!r}; allowed: "
+                       f"{', '.join(losses.LIKELIHOODS)}.")
+    if not pixel_stddev > 0:
+      raise ValueError(f"pixel_stddev must be > 0, got {pixel_stddev}.")
+    self.likelihood = likelihood
+    self.pixel_stddev = float(pixel_stddev)
     self.network = network
     self.training_mode = training
     self.factor_latents = {
@@ -248,7 +258,8 @@ class DCIGN(keras.Model):
     else:
       decoder_latents = latents
     logits = self.decode_logits(decoder_latents)
-    reconstruction = losses.bernoulli_nll(flat_images, logits)
+    reconstruction = losses.reconstruction_nll(
+        flat_images, logits, self.likelihood, self.pixel_stddev)
     kl = losses.kl_to_prior(distribution)
     # Invariance is measured on posterior means: the samples' own noise would
     # hide how far the codes themselves are from their group's.
@@ -312,6 +323,8 @@ class DCIGN(keras.Model):
         "factor_latents": {k: list(v) for k, v in self.factor_latents.items()},
         "invariance_scale": self.invariance_scale,
         "beta": self.beta,
+        "likelihood": self.likelihood,
+        "pixel_stddev": self.pixel_stddev,
         "kl_warmup_steps": self.kl_warmup_steps,
         "mirror_odd_factors": list(self.mirror_odd_factors),
         "decoder_phases": self.decoder_phases,

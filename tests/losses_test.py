@@ -1,6 +1,7 @@
 """Tests for dcign_tf.losses against closed forms."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from dcign_tf import losses
@@ -40,3 +41,20 @@ def test_pixel_mse():
   a = np.zeros((2, 2, 2, 1))
   b = np.ones((2, 2, 2, 1)) * [[[[0.5]]], [[[1.0]]]]
   np.testing.assert_allclose(losses.pixel_mse(a, b).numpy(), [0.25, 1.0])
+
+
+def test_gaussian_nll_matches_closed_form():
+  images = np.array([[[[0.2], [0.9]]]], np.float32)  # [1, 1, 2, 1]
+  logits = np.array([[[[0.0], [2.0]]]], np.float32)
+  means = 1 / (1 + np.exp(-logits))
+  expected = np.sum((images - means) ** 2) / (2 * 0.1 ** 2)
+  np.testing.assert_allclose(
+      losses.gaussian_nll(images, logits, 0.1).numpy(), [expected], rtol=1e-5)
+  np.testing.assert_allclose(
+      losses.reconstruction_nll(images, logits, "gaussian", 0.1).numpy(),
+      [expected], rtol=1e-5)
+  np.testing.assert_allclose(
+      losses.reconstruction_nll(images, logits).numpy(),
+      losses.bernoulli_nll(images, logits).numpy())
+  with pytest.raises(ValueError, match="Unknown likelihood 'laplace'"):
+    losses.reconstruction_nll(images, logits, "laplace")

@@ -102,8 +102,10 @@ def test_predict_returns_reconstructions():
 
 
 def test_config_round_trip():
-  model = _model(training="vae", invariance_scale=0.5, beta=2.0)
+  model = _model(training="vae", invariance_scale=0.5, beta=2.0,
+                 likelihood="gaussian", pixel_stddev=0.05)
   config = model.get_config()
+  assert config["likelihood"] == "gaussian" and config["pixel_stddev"] == 0.05
   clone = model_lib.DCIGN.from_config(config)
   assert clone.get_config() == config
   assert clone.network == NETWORK
@@ -120,6 +122,10 @@ def test_mirror_odd_factors_make_their_latents_odd():
 @pytest.mark.parametrize("kwargs,message", [
     (dict(training="beta"), "Unknown training mode 'beta'"),
     (dict(invariance_scale=-1.0), "must be >= 0"),
+    (dict(likelihood="laplace"), "Unknown likelihood 'laplace'; allowed: "
+     "bernoulli, gaussian"),
+    (dict(likelihood="gaussian", pixel_stddev=0.0),
+     "pixel_stddev must be > 0, got 0.0"),
     (dict(mirror_odd_factors=("elevation",)),
      "A mirror does not negate 'elevation'; allowed mirror odd factors: "
      "azimuth, light"),

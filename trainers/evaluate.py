@@ -33,6 +33,9 @@ _EVAL_GROUPS = flags.DEFINE_integer("eval_groups_per_type", 40,
 _CALIBRATION_GROUPS = flags.DEFINE_integer(
     "calibration_groups_per_type", 40,
     "Training groups per factor type that fit the degrees -> latent maps.")
+_RETRIEVAL_GROUPS = flags.DEFINE_integer(
+    "retrieval_groups", 10, "Test intrinsic groups whose identities are "
+    "re-rendered from other views for the identity retrieval score.")
 _SOURCES = flags.DEFINE_integer(
     "sources_per_group", 5, "Source images per test group for the novel-view "
     "error (each re-rendered at every other view of its group).")
@@ -74,6 +77,7 @@ def config_from_flags() -> evaluate_lib.EvaluateConfig:
       dataset_overrides=dataset_overrides(values),
       eval_groups_per_type=_EVAL_GROUPS.value,
       calibration_groups_per_type=_CALIBRATION_GROUPS.value,
+      retrieval_groups=_RETRIEVAL_GROUPS.value,
       sources_per_group=_SOURCES.value,
       grid_identities=_GRID_IDENTITIES.value, grid_bins=_GRID_BINS.value,
       metric_train=_METRIC_TRAIN.value, metric_test=_METRIC_TEST.value,

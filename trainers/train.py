@@ -72,7 +72,7 @@ _DATA = flags.DEFINE_enum("data", "live", train_lib.DATA_MODES,
                           "live: render groups on the fly; prepared: read "
                           "the dcign_faces TFDS dataset (prepared if missing).")
 _NETWORK = flags.DEFINE_string("network", "small",
-                               "Network preset: paper or small.")
+                               "Network preset: paper, medium or small.")
 _LATENT_SIZE = flags.DEFINE_integer("latent_size", 32, "Latents (N).")
 _TRAINING = flags.DEFINE_string("training", "dcign", "dcign (clamp and pull "
                                 "to the group mean) or vae (the baseline).")
@@ -80,6 +80,14 @@ _INVARIANCE_SCALE = flags.DEFINE_float(
     "invariance_scale", 0.01, "Pull of inactive latents to their group mean, "
     "relative to a loss summed over one image's pixels.")
 _BETA = flags.DEFINE_float("beta", 1.0, "Weight of the KL term.")
+_LIKELIHOOD = flags.DEFINE_enum(
+    "likelihood", train_lib.TrainConfig.likelihood, ["bernoulli", "gaussian"],
+    "Pixel likelihood of the reconstruction term: bernoulli (the paper's) "
+    "or gaussian with --pixel_stddev (weighs errors on the face as much as "
+    "on the background).")
+_PIXEL_STDDEV = flags.DEFINE_float(
+    "pixel_stddev", train_lib.TrainConfig.pixel_stddev,
+    "Standard deviation of the gaussian likelihood, on [0, 1] pixels.")
 _KL_WARMUP_STEPS = flags.DEFINE_integer(
     "kl_warmup_steps", 0, "Ramp the KL weight from 0 to beta over this many "
     "steps (0: none).")
@@ -193,7 +201,9 @@ def config_from_flags() -> train_lib.TrainConfig:
       data_dir=values.data_dir, workers=values.workers,
       network=_NETWORK.value, latent_size=_LATENT_SIZE.value,
       training=_TRAINING.value, invariance_scale=_INVARIANCE_SCALE.value,
-      beta=_BETA.value, kl_warmup_steps=_KL_WARMUP_STEPS.value,
+      beta=_BETA.value, likelihood=_LIKELIHOOD.value,
+      pixel_stddev=_PIXEL_STDDEV.value,
+      kl_warmup_steps=_KL_WARMUP_STEPS.value,
       mirror_odd_factors=tuple(_MIRROR_ODD_FACTORS.value),
       range_warmup_steps=_RANGE_WARMUP_STEPS.value,
       live_reuse=_LIVE_REUSE.value, strategy=_STRATEGY.value,

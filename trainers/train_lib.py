@@ -27,6 +27,7 @@ from dcign_tf import distribution
 from dcign_tf import evaluation
 from dcign_tf import faces_evaluation
 from dcign_tf import layers
+from dcign_tf import losses
 from dcign_tf import model as model_lib
 from dcign_tf import polyphase
 from dcign_tf import precision
@@ -82,6 +83,8 @@ class TrainConfig:
   training: str = "dcign"
   invariance_scale: float = model_lib.DEFAULT_INVARIANCE_SCALE
   beta: float = 1.0
+  likelihood: str = "bernoulli"
+  pixel_stddev: float = 0.1
   kl_warmup_steps: int = 0
   mirror_odd_factors: tuple = ()
   range_warmup_steps: int = 0
@@ -184,6 +187,11 @@ def validate(config: TrainConfig) -> configs.NetworkConfig:
   if config.training not in model_lib.TRAINING_MODES:
     raise ValueError(f"Unknown training mode {config.training!r}; allowed: "
                      f"{', '.join(model_lib.TRAINING_MODES)}.")
+  if config.likelihood not in losses.LIKELIHOODS:
+    raise ValueError(f"Unknown likelihood {config.likelihood!r}; allowed: "
+                     f"{', '.join(losses.LIKELIHOODS)}.")
+  if not config.pixel_stddev > 0:
+    raise ValueError(f"pixel_stddev must be > 0, got {config.pixel_stddev}.")
   if config.optimizer not in OPTIMIZERS:
     raise ValueError(f"Unknown optimizer {config.optimizer!r}; allowed: "
                      f"{', '.join(OPTIMIZERS)}.")
@@ -545,6 +553,8 @@ def build_model(config: TrainConfig, network: configs.NetworkConfig,
                             factor_latents=factor_latents(config),
                             invariance_scale=config.invariance_scale,
                             beta=config.beta,
+                            likelihood=config.likelihood,
+                            pixel_stddev=config.pixel_stddev,
                             kl_warmup_steps=config.kl_warmup_steps,
                             mirror_odd_factors=config.mirror_odd_factors,
                             decoder_phases=config.decoder_phases,

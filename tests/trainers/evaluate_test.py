@@ -38,7 +38,7 @@ def trained(tmp_path_factory):
 def tiny(model_dirs, output_dir, **overrides):
   settings = dict(model_dirs=tuple(model_dirs), output_dir=str(output_dir),
                   eval_groups_per_type=2, calibration_groups_per_type=2,
-                  sources_per_group=2, grid_identities=2, grid_bins=3,
+                  retrieval_groups=1, sources_per_group=2, grid_identities=2, grid_bins=3,
                   metric_train=60, metric_test=30, metric_batch=4,
                   variance_estimate=60, sweep_faces=2, sweep_steps=3,
                   workers=1, progress=False)
@@ -55,6 +55,18 @@ def test_two_models_side_by_side(trained, tmp_path):
     assert set(values["novel_view"]) == {"azimuth", "elevation", "light"}
     for novel in values["novel_view"].values():
       assert novel["mean_error"] >= 0 and novel["pairs"] == 2 * 2 * 3
+      assert 0 < novel["mean_foreground_psnr"] < 100
+      assert -1 <= novel["mean_foreground_ssim"] <= 1
+    foreground = values["reconstruction_foreground"]
+    assert foreground["images"] == 4 * 2 * 4
+    # The head's pixels alone: a blurred model is further from them than
+    # from the whole (mostly black) frame.
+    assert foreground["foreground_mse"] > values["test_mse_per_pixel"]
+    assert set(values["identity_retrieval"]) == {"azimuth", "elevation",
+                                                 "light"}
+    for retrieval in values["identity_retrieval"].values():
+      assert retrieval["chance"] == 0.25
+      assert 0 <= retrieval["top1"] <= 1 and retrieval["trials"] >= 2
     scores = values["disentanglement"]
     assert 0 <= scores["dci"]["disentanglement"] <= 1
     assert 0 <= scores["beta_vae"]["eval_accuracy"] <= 1
@@ -77,6 +89,8 @@ def test_two_models_side_by_side(trained, tmp_path):
   line = evaluate_lib.summary_line("dcign", metrics["models"]["dcign"])
   assert line.startswith("dcign: MSE ") and "azimuth R² " in line
   assert "novel-view MSE azimuth " in line and "; DCI-D " in line
+  assert "identity top-1 within 45° azimuth " in line
+  assert "Novel-view identity retrieval" in report
   assert not [p for p in os.listdir(tmp_path) if p.startswith(".evaluate")]
 
 
