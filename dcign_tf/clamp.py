@@ -13,6 +13,14 @@ That backward rule is exactly the gradient of the penalty
 dependence on z cancels because deviations from a mean sum to zero), so it
 pulls each group's codes towards their mean under minimisation.
 
+The paper's backward rule discards the decoder's gradient at inactive
+latents: in a group where only the azimuth varies, the identity latents
+learn nothing from the reconstruction. `through_mean=True` keeps it: each
+inactive latent also receives the decoder's gradient at its group mean
+divided by the group size, which is the exact gradient of the forward
+clamp, so every group type teaches the encoder identity; the pull is added
+on top.
+
 Normalisation: the paper's s = 1/100 is relative to a loss summed over the
 pixels of one image. If the optimised loss divides that by B (a mean over a
 global batch of B images), pass s / B so the pull keeps its strength
@@ -29,7 +37,7 @@ def group_means(latents, group_ids, num_groups):
 
 
 def clamp_to_group_mean(latents, group_ids, active, invariance_scale,
-                        num_groups):
+                        num_groups, through_mean: bool = False):
   """Clamps inactive latents to their group mean; pulls them there in grad.
 
   Args:
@@ -39,6 +47,9 @@ def clamp_to_group_mean(latents, group_ids, active, invariance_scale,
       (bool or float).
     invariance_scale: s, the strength of the pull (a float or scalar tensor).
     num_groups: number of groups in the batch.
+    through_mean: also pass the decoder's gradient at the group mean to the
+      inactive latents (the forward clamp's exact gradient), not only the
+      pull. False is the paper's rule.
 
   Returns:
     float [B, N]: the clamped codes for the decoder.
@@ -54,8 +65,14 @@ def clamp_to_group_mean(latents, group_ids, active, invariance_scale,
     clamped = active * latents + (1.0 - active) * mean
 
     def grad(upstream):
-      pulled = active * upstream + (1.0 - active) * invariance_scale * (
+      inactive = 1.0 - active
+      pulled = active * upstream + inactive * invariance_scale * (
           latents - mean)
+      if through_mean:
+        # d(mean_j)/d(z_i) = 1/G for every member j of i's group; a group
+        # shares one active mask, so only inactive entries receive it.
+        pulled += inactive * group_means(inactive * upstream, group_ids,
+                                         num_groups)
       return pulled, tf.zeros_like(active)
 
     return clamped, grad

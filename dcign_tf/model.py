@@ -20,6 +20,8 @@ from dcign_tf import losses
 from dcign_tf.data import factors
 
 TRAINING_MODES = ("dcign", "vae")
+# What inactive latents receive in the backward pass (see DCIGN).
+CLAMP_GRADIENTS = ("pull", "mean_and_pull")
 # The paper's assignment (z1, z2, z3 in its 1-based numbering).
 DEFAULT_FACTOR_LATENTS = {"azimuth": (0,), "elevation": (1,), "light": (2,)}
 # Factors a horizontal mirror of the image negates (for a bilaterally
@@ -68,6 +70,10 @@ class DCIGN(keras.Model):
       (chairs: {"azimuth": [0]}).
     invariance_scale: s, the pull's strength relative to a loss summed over
       one image's pixels (the paper's 1/100).
+    clamp_gradient: what inactive latents receive in the backward pass:
+      "pull" (the paper's: only the pull to the group mean) or
+      "mean_and_pull" (also the decoder's gradient at the group mean, the
+      clamp's exact gradient; see `clamp.clamp_to_group_mean`).
     beta: weight of the KL term (1 = SGVB).
     likelihood: "bernoulli" (the paper's) or "gaussian" pixels (see
       `losses.reconstruction_nll`).
@@ -97,7 +103,8 @@ class DCIGN(keras.Model):
 
   def __init__(self, network, training="dcign", factor_latents=None,
                invariance_scale=DEFAULT_INVARIANCE_SCALE, beta=1.0,
-               likelihood="bernoulli", pixel_stddev=0.1, kl_warmup_steps=0, mirror_odd_factors=(), decoder_phases=True,
+               likelihood="bernoulli", pixel_stddev=0.1, kl_warmup_steps=0,
+               clamp_gradient="pull", mirror_odd_factors=(), decoder_phases=True,
                seed=None, **kwargs):
     super().__init__(**kwargs)
     network = configs.as_network(network)
@@ -113,6 +120,10 @@ class DCIGN(keras.Model):
                        f"{', '.join(losses.LIKELIHOODS)}.")
     if not pixel_stddev > 0:
       raise ValueError(f"pixel_stddev must be > 0, got {pixel_stddev}.")
+    if clamp_gradient not in CLAMP_GRADIENTS:
+      raise ValueError(f"Unknown clamp gradient {clamp_gradient!r}; allowed: "
+                       f"{', '.join(CLAMP_GRADIENTS)}.")
+    self.clamp_gradient = clamp_gradient
     self.likelihood = likelihood
     self.pixel_stddev = float(pixel_stddev)
     self.network = network
@@ -253,8 +264,9 @@ class DCIGN(keras.Model):
       # becomes s / (images per replica * replicas).
       scale = self.invariance_scale * tf.cast(
           loss_scale, latents.dtype) / (batch_images * replicas)
-      decoder_latents = clamp.clamp_to_group_mean(latents, group_ids, active,
-                                                  scale, num_groups)
+      decoder_latents = clamp.clamp_to_group_mean(
+          latents, group_ids, active, scale, num_groups,
+          through_mean=self.clamp_gradient == "mean_and_pull")
     else:
       decoder_latents = latents
     logits = self.decode_logits(decoder_latents)
@@ -324,6 +336,7 @@ class DCIGN(keras.Model):
         "invariance_scale": self.invariance_scale,
         "beta": self.beta,
         "likelihood": self.likelihood,
+        "clamp_gradient": self.clamp_gradient,
         "pixel_stddev": self.pixel_stddev,
         "kl_warmup_steps": self.kl_warmup_steps,
         "mirror_odd_factors": list(self.mirror_odd_factors),

@@ -104,3 +104,31 @@ def test_pull_moves_codes_towards_the_mean():
                                                      1.0, 2) * 0.0)
     z.assign_sub(0.1 * tape.gradient(loss, z))
   assert np.var(z.numpy()[:5], axis=0).sum() < 0.5 * spread_before
+
+
+@pytest.mark.parametrize("num_groups,group_size,latent_size,pattern", GRID)
+def test_through_mean_adds_the_exact_gradient_of_the_clamp(
+    num_groups, group_size, latent_size, pattern):
+  # through_mean: the pull plus autodiff's gradient of
+  # active * z + (1 - active) * group mean(z).
+  latents, group_ids, active, upstream = _case(num_groups, group_size,
+                                               latent_size, pattern, seed=5)
+  z = tf.constant(latents)
+  with tf.GradientTape(persistent=True) as tape:
+    tape.watch(z)
+    out = clamp.clamp_to_group_mean(z, group_ids, active, SCALE, num_groups,
+                                    through_mean=True)
+    loss = tf.reduce_sum(out * upstream)
+    plain = active * z + (1 - active) * clamp.group_means(z, group_ids,
+                                                          num_groups)
+    reference = tf.reduce_sum(plain * upstream) + clamp.invariance_penalty(
+        z, group_ids, active, SCALE, num_groups)
+  np.testing.assert_allclose(tape.gradient(loss, z).numpy(),
+                             tape.gradient(reference, z).numpy(),
+                             rtol=1e-10, atol=1e-12)
+  _, paper = _closed_form(latents, group_ids, active, upstream, SCALE)
+  means = np.stack([((1 - active) * upstream)[group_ids == g].mean(0)
+                    for g in range(num_groups)])[group_ids]
+  np.testing.assert_allclose(tape.gradient(loss, z).numpy(),
+                             paper + (1 - active) * means, rtol=1e-10,
+                             atol=1e-12)

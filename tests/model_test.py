@@ -103,7 +103,8 @@ def test_predict_returns_reconstructions():
 
 def test_config_round_trip():
   model = _model(training="vae", invariance_scale=0.5, beta=2.0,
-                 likelihood="gaussian", pixel_stddev=0.05)
+                 likelihood="gaussian", pixel_stddev=0.05,
+                 clamp_gradient="mean_and_pull")
   config = model.get_config()
   assert config["likelihood"] == "gaussian" and config["pixel_stddev"] == 0.05
   clone = model_lib.DCIGN.from_config(config)
@@ -122,6 +123,8 @@ def test_mirror_odd_factors_make_their_latents_odd():
 @pytest.mark.parametrize("kwargs,message", [
     (dict(training="beta"), "Unknown training mode 'beta'"),
     (dict(invariance_scale=-1.0), "must be >= 0"),
+    (dict(clamp_gradient="none"), "Unknown clamp gradient 'none'; allowed: "
+     "pull, mean_and_pull"),
     (dict(likelihood="laplace"), "Unknown likelihood 'laplace'; allowed: "
      "bernoulli, gaussian"),
     (dict(likelihood="gaussian", pixel_stddev=0.0),

@@ -80,6 +80,13 @@ _INVARIANCE_SCALE = flags.DEFINE_float(
     "invariance_scale", 0.01, "Pull of inactive latents to their group mean, "
     "relative to a loss summed over one image's pixels.")
 _BETA = flags.DEFINE_float("beta", 1.0, "Weight of the KL term.")
+_CLAMP_GRADIENT = flags.DEFINE_enum(
+    "clamp_gradient", train_lib.TrainConfig.clamp_gradient,
+    ["pull", "mean_and_pull"],
+    "What the clamped (inactive) latents receive in the backward pass: "
+    "pull (the paper's: only the pull to the group mean), or mean_and_pull "
+    "(also the decoder's gradient at the group mean, so the identity "
+    "latents learn from every group type).")
 _LIKELIHOOD = flags.DEFINE_enum(
     "likelihood", train_lib.TrainConfig.likelihood, ["bernoulli", "gaussian"],
     "Pixel likelihood of the reconstruction term: bernoulli (the paper's) "
@@ -112,6 +119,11 @@ _OPTIMIZER = flags.DEFINE_string("optimizer", "paper", "paper (Adam, beta2 "
                                  "0.99, eps 1e-8, as the original code), adam "
                                  "or rmsprop.")
 _LEARNING_RATE = flags.DEFINE_float("learning_rate", 5e-4, "Learning rate.")
+_LEARNING_RATE_SCHEDULE = flags.DEFINE_enum(
+    "learning_rate_schedule", train_lib.TrainConfig.learning_rate_schedule,
+    list(train_lib.LEARNING_RATE_SCHEDULES),
+    "constant, or cosine: decayed from --learning_rate to "
+    f"{train_lib.COSINE_FINAL_SHARE:g} of it at --train_steps.")
 _TRAIN_STEPS = flags.DEFINE_integer("train_steps", 1000, "Training steps.")
 _CHECKPOINT_EVERY = flags.DEFINE_integer(
     "checkpoint_every", 100, "Steps per checkpoint (weights, optimizer and "
@@ -202,6 +214,7 @@ def config_from_flags() -> train_lib.TrainConfig:
       network=_NETWORK.value, latent_size=_LATENT_SIZE.value,
       training=_TRAINING.value, invariance_scale=_INVARIANCE_SCALE.value,
       beta=_BETA.value, likelihood=_LIKELIHOOD.value,
+      clamp_gradient=_CLAMP_GRADIENT.value,
       pixel_stddev=_PIXEL_STDDEV.value,
       kl_warmup_steps=_KL_WARMUP_STEPS.value,
       mirror_odd_factors=tuple(_MIRROR_ODD_FACTORS.value),
@@ -211,7 +224,9 @@ def config_from_flags() -> train_lib.TrainConfig:
       decoder_phases=_DECODER_PHASES.value,
       warmup_ranges=warmup_ranges_from_flags(values),
       optimizer=_OPTIMIZER.value,
-      learning_rate=_LEARNING_RATE.value, train_steps=_TRAIN_STEPS.value,
+      learning_rate=_LEARNING_RATE.value,
+      learning_rate_schedule=_LEARNING_RATE_SCHEDULE.value,
+      train_steps=_TRAIN_STEPS.value,
       checkpoint_every=_CHECKPOINT_EVERY.value,
       eval_groups_per_type=_EVAL_GROUPS.value,
       grid_identities=_GRID_IDENTITIES.value, grid_bins=_GRID_BINS.value,

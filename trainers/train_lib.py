@@ -83,6 +83,7 @@ class TrainConfig:
   training: str = "dcign"
   invariance_scale: float = model_lib.DEFAULT_INVARIANCE_SCALE
   beta: float = 1.0
+  clamp_gradient: str = "pull"
   likelihood: str = "bernoulli"
   pixel_stddev: float = 0.1
   kl_warmup_steps: int = 0
@@ -99,6 +100,7 @@ class TrainConfig:
   decoder_phases: bool = True
   optimizer: str = "paper"
   learning_rate: float = 5e-4
+  learning_rate_schedule: str = "constant"
   train_steps: int = 1000
   checkpoint_every: int = 100
   eval_groups_per_type: int = 40
@@ -187,6 +189,9 @@ def validate(config: TrainConfig) -> configs.NetworkConfig:
   if config.training not in model_lib.TRAINING_MODES:
     raise ValueError(f"Unknown training mode {config.training!r}; allowed: "
                      f"{', '.join(model_lib.TRAINING_MODES)}.")
+  if config.clamp_gradient not in model_lib.CLAMP_GRADIENTS:
+    raise ValueError(f"Unknown clamp gradient {config.clamp_gradient!r}; "
+                     f"allowed: {', '.join(model_lib.CLAMP_GRADIENTS)}.")
   if config.likelihood not in losses.LIKELIHOODS:
     raise ValueError(f"Unknown likelihood {config.likelihood!r}; allowed: "
                      f"{', '.join(losses.LIKELIHOODS)}.")
@@ -198,6 +203,10 @@ def validate(config: TrainConfig) -> configs.NetworkConfig:
   if config.data not in DATA_MODES:
     raise ValueError(f"Unknown data mode {config.data!r}; allowed: "
                      f"{', '.join(DATA_MODES)}.")
+  if config.learning_rate_schedule not in LEARNING_RATE_SCHEDULES:
+    raise ValueError("Unknown learning rate schedule "
+                     f"{config.learning_rate_schedule!r}; allowed: "
+                     f"{', '.join(LEARNING_RATE_SCHEDULES)}.")
   if not config.learning_rate > 0:
     raise ValueError(f"learning_rate must be > 0, got {config.learning_rate}.")
   for name in ("train_steps", "checkpoint_every", "groups_per_batch",
@@ -244,9 +253,28 @@ def validate(config: TrainConfig) -> configs.NetworkConfig:
   return network
 
 
-def make_optimizer(name: str, learning_rate: float):
+LEARNING_RATE_SCHEDULES = ("constant", "cosine")
+# The cosine schedule ends at this share of the peak learning rate.
+COSINE_FINAL_SHARE = 0.05
+
+
+def learning_rate_schedule(learning_rate: float, schedule: str = "constant",
+                           steps: int = 1):
+  """The learning rate, constant or decayed along a half cosine from
+  `learning_rate` at step 0 to COSINE_FINAL_SHARE of it at `steps` (a
+  function of the optimizer's step, so a resumed run continues it)."""
+  if schedule == "constant":
+    return learning_rate
+  if schedule == "cosine":
+    return keras.optimizers.schedules.CosineDecay(
+        learning_rate, decay_steps=max(1, steps), alpha=COSINE_FINAL_SHARE)
+  raise ValueError(f"Unknown learning rate schedule {schedule!r}; allowed: "
+                   f"{', '.join(LEARNING_RATE_SCHEDULES)}.")
+
+
+def make_optimizer(name: str, learning_rate):
   """'paper' is the original code's update: Adam with beta2 0.99, eps 1e-8
-  (the paper calls it rmsprop)."""
+  (the paper calls it rmsprop). `learning_rate` may be a schedule."""
   if name == "paper":
     return keras.optimizers.Adam(learning_rate, beta_1=0.9, beta_2=0.99,
                                  epsilon=1e-8)
@@ -554,14 +582,17 @@ def build_model(config: TrainConfig, network: configs.NetworkConfig,
                             invariance_scale=config.invariance_scale,
                             beta=config.beta,
                             likelihood=config.likelihood,
+                            clamp_gradient=config.clamp_gradient,
                             pixel_stddev=config.pixel_stddev,
                             kl_warmup_steps=config.kl_warmup_steps,
                             mirror_odd_factors=config.mirror_odd_factors,
                             decoder_phases=config.decoder_phases,
                             seed=config.seed)
     # Keras wraps the optimizer in a LossScaleOptimizer under mixed_float16.
-    model.compile(optimizer=make_optimizer(config.optimizer,
-                                           config.learning_rate))
+    model.compile(optimizer=make_optimizer(
+        config.optimizer, learning_rate_schedule(
+            config.learning_rate, config.learning_rate_schedule,
+            config.train_steps)))
     model.build_for_images()
   model.optimizer.build(model.trainable_variables)
   checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)

@@ -659,3 +659,17 @@ def test_paper_flagfile_prepares_trains_and_evaluates_from_nothing(tmp_path):
   assert 0 < metrics["reconstruction_foreground"]["foreground_ssim"] <= 1
   assert 0 <= metrics["disentanglement"]["dci"]["disentanglement"] <= 1
   assert "identity top-1 within 45°" in result.stdout
+
+
+def test_cosine_learning_rate_decays_to_its_final_share():
+  schedule = train_lib.learning_rate_schedule(1e-3, "cosine", 100)
+  assert float(schedule(0)) == pytest.approx(1e-3)
+  # Half-way down the half cosine: (1 + alpha) / 2 of the peak.
+  assert float(schedule(50)) == pytest.approx(
+      1e-3 * (1 + train_lib.COSINE_FINAL_SHARE) / 2, rel=1e-5)
+  assert float(schedule(100)) == pytest.approx(
+      1e-3 * train_lib.COSINE_FINAL_SHARE, rel=1e-5)
+  assert train_lib.learning_rate_schedule(1e-3) == 1e-3
+  with pytest.raises(ValueError, match="Unknown learning rate schedule "
+                     "'step'; allowed: constant, cosine"):
+    train_lib.learning_rate_schedule(1e-3, "step", 100)
