@@ -7,6 +7,8 @@ machine can run it.
             AMX-BF16); on other CPUs TensorFlow emulates it slower than
             float32
   float16   Keras "mixed_float16" with dynamic loss scaling; a GPU only
+  auto      bfloat16 where it is fast (a GPU, or a CPU with bfloat16
+            instructions), none elsewhere: one flagfile for every machine
 
 The model keeps its posterior, KL term, clamp and pixel loss in float32
 (`model.DCIGN.encode` / `decode_logits`): only the convolutions and linear
@@ -18,7 +20,7 @@ from typing import Iterable, Optional
 
 import keras
 
-MIXED_PRECISION = ("none", "bfloat16", "float16")
+MIXED_PRECISION = ("none", "bfloat16", "float16", "auto")
 POLICIES = {"none": "float32", "bfloat16": "mixed_bfloat16",
             "float16": "mixed_float16"}
 # /proc/cpuinfo flags of CPUs with native bfloat16 arithmetic.
@@ -44,6 +46,10 @@ def check_supported(mixed_precision: str, gpus: int,
   if mixed_precision not in MIXED_PRECISION:
     raise ValueError(f"Unknown mixed precision {mixed_precision!r}; allowed: "
                      f"{', '.join(MIXED_PRECISION)}.")
+  if mixed_precision == "auto":
+    flags = cpu_flags() if flags is None else set(flags)
+    fast = gpus or flags & set(BFLOAT16_CPU_FLAGS)
+    return POLICIES["bfloat16" if fast else "none"]
   if gpus or mixed_precision == "none":
     return POLICIES[mixed_precision]
   if mixed_precision == "float16":

@@ -46,3 +46,12 @@ def test_policy_scope_restores_the_global_policy():
     with precision.policy_scope("mixed_float16"):
       raise RuntimeError("inside")
   assert keras.config.dtype_policy().name == before
+
+
+def test_auto_takes_bfloat16_only_where_it_is_fast():
+  assert precision.check_supported("auto", 0, {"avx512_bf16"}) == (
+      "mixed_bfloat16")
+  assert precision.check_supported("auto", 0, {"amx_bf16", "avx2"}) == (
+      "mixed_bfloat16")
+  assert precision.check_supported("auto", 1, {"avx2"}) == "mixed_bfloat16"
+  assert precision.check_supported("auto", 0, {"avx2", "fma"}) == "float32"

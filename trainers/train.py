@@ -147,10 +147,11 @@ _STRATEGY = flags.DEFINE_enum(
     "cluster in TF_CONFIG). --groups_per_batch must split into whole groups "
     "per replica.")
 _MIXED_PRECISION = flags.DEFINE_enum(
-    "mixed_precision", "none", ["none", "bfloat16", "float16"],
+    "mixed_precision", "none", ["none", "bfloat16", "float16", "auto"],
     "Reduced-precision compute for convolutions and linear layers: bfloat16 "
     "(a GPU, or a CPU with AVX512-BF16/AMX), float16 with loss scaling (GPU "
-    "only), or none. Variables, latents and losses stay float32.")
+    "only), none, or auto (bfloat16 where it is fast, else none). Variables, "
+    "latents and losses stay float32.")
 _JIT_COMPILE = flags.DEFINE_bool(
     "jit_compile", False, "Compile each replica's forward and backward pass "
     "with XLA.")

@@ -135,8 +135,8 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(
     tmp_path, monkeypatch):
   original = model_lib.DCIGN.objective
 
-  def poisoned(self, data, sample=True, noise=None):
-    values, latents = original(self, data, sample, noise)
+  def poisoned(self, data, sample=True, noise=None, loss_scale=1.0):
+    values, latents = original(self, data, sample, noise, loss_scale)
     values = dict(values)
     values["loss"] = tf.where(self.optimizer.iterations >= 3,
                               tf.constant(np.nan, values["loss"].dtype),
@@ -193,8 +193,8 @@ import tensorflow as tf
 from dcign_tf import model as model_lib
 from dcign_tf.data import factors
 original = model_lib.DCIGN.objective
-def poisoned(self, data, sample=True, noise=None):
-  values, latents = original(self, data, sample, noise)
+def poisoned(self, data, sample=True, noise=None, loss_scale=1.0):
+  values, latents = original(self, data, sample, noise, loss_scale)
   values = dict(values)
   values["loss"] = tf.where(self.optimizer.iterations >= 1,
                             tf.constant(np.nan, values["loss"].dtype),
