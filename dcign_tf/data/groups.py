@@ -100,9 +100,13 @@ def render_group(spec: GroupSpec, face_model: face_model_lib.FaceModel,
     if previous is None or not np.array_equal(identity, previous):
       mesh = face_model.mesh(identity, image_size=camera.image_size)
       previous = identity
-    images[i], coverage[i] = renderer.render(
-        mesh, spec.azimuth[i], spec.elevation[i], spec.light[i], camera,
-        lighting, return_coverage=True)
+    rendered = renderer.render(mesh, spec.azimuth[i], spec.elevation[i],
+                               spec.light[i], camera, lighting,
+                               return_coverage=return_coverage)
+    if return_coverage:
+      images[i], coverage[i] = rendered
+    else:
+      images[i] = rendered
   return (images, coverage) if return_coverage else images
 
 
@@ -164,9 +168,13 @@ class GroupSource:
   def _example(self, task, with_coverage: bool) -> dict:
     split, group_type, index = task
     spec = self.spec(split, group_type, index)
-    images, coverage = render_group(spec, self.model(), self.camera,
-                                    return_coverage=True)
-    extra = {"coverage": to_uint8(coverage)} if with_coverage else {}
+    # Coverage only when asked: live training renders on the hot path.
+    rendered = render_group(spec, self.model(), self.camera,
+                            return_coverage=with_coverage)
+    images, extra = rendered, {}
+    if with_coverage:
+      images, coverage = rendered
+      extra = {"coverage": to_uint8(coverage)}
     return {
         **extra,
         "images": to_uint8(images)[..., None],
