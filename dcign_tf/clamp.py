@@ -93,3 +93,52 @@ def invariance_penalty(latents, group_ids, active, invariance_scale,
       latents.dtype)
   return 0.5 * scale * tf.reduce_sum(
       inactive * tf.square(deviation))
+
+
+def other_member_indices(shifts, group_size):
+  """Row of another member of the same group, for each of K * G rows.
+
+  Rows are laid out group after group (`[K, G]` flattened). Member g of
+  group k is paired with member (g + shifts[k]) mod G of the same group, so
+  a shift in [1, G - 1] pairs every member with another one.
+
+  Args:
+    shifts: int [K], each group's cyclic shift.
+    group_size: G.
+
+  Returns:
+    int [K * G] row indices.
+  """
+  shifts = tf.cast(shifts, tf.int32)
+  members = tf.range(group_size)
+  partners = tf.math.floormod(members[tf.newaxis, :] + shifts[:, tf.newaxis],
+                              group_size)
+  starts = tf.range(tf.shape(shifts)[0]) * group_size
+  return tf.reshape(starts[:, tf.newaxis] + partners, [-1])
+
+
+def swap_with_group_member(latents, active, partners):
+  """Inactive latents taken from another member of the group.
+
+  A view-swap variant of the clamp: where `clamp_to_group_mean` feeds the
+  decoder the group's mean code, this feeds it one other member's code, so
+  the decoder renders example i's active factor from the rest of the scene
+  as *another image* encodes it. That is the novel-view task itself: any
+  trace of i's own pose or light that the encoder leaves in an inactive
+  latent now arrives from the wrong image and costs reconstruction, which
+  makes those latents invariant where the pull alone only penalises their
+  spread. The gradient is the gather's exact one; add `invariance_penalty`
+  to the loss for the pull.
+
+  Args:
+    latents: float [B, N].
+    active: [B, N], 1 where a latent is free to vary in the example's group.
+    partners: int [B] row of another member of each example's group
+      (`other_member_indices`).
+
+  Returns:
+    float [B, N]: the decoder's input.
+  """
+  active = tf.cast(active, latents.dtype)
+  return active * latents + (1.0 - active) * tf.gather(latents, partners)
+

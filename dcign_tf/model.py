@@ -22,6 +22,8 @@ from dcign_tf.data import factors
 TRAINING_MODES = ("dcign", "vae")
 # What inactive latents receive in the backward pass (see DCIGN).
 CLAMP_GRADIENTS = ("pull", "mean_and_pull")
+# What the decoder receives at inactive latents (see DCIGN).
+CLAMP_TARGETS = ("group_mean", "other_member")
 # The paper's assignment (z1, z2, z3 in its 1-based numbering).
 DEFAULT_FACTOR_LATENTS = {"azimuth": (0,), "elevation": (1,), "light": (2,)}
 # Factors a horizontal mirror of the image negates (for a bilaterally
@@ -105,7 +107,7 @@ class DCIGN(keras.Model):
                invariance_scale=DEFAULT_INVARIANCE_SCALE, beta=1.0,
                likelihood="bernoulli", pixel_stddev=0.1, kl_warmup_steps=0,
                clamp_gradient="pull", mirror_odd_factors=(), decoder_phases=True,
-               seed=None, **kwargs):
+               clamp_target="group_mean", seed=None, **kwargs):
     super().__init__(**kwargs)
     network = configs.as_network(network)
     if training not in TRAINING_MODES:
@@ -123,7 +125,11 @@ class DCIGN(keras.Model):
     if clamp_gradient not in CLAMP_GRADIENTS:
       raise ValueError(f"Unknown clamp gradient {clamp_gradient!r}; allowed: "
                        f"{', '.join(CLAMP_GRADIENTS)}.")
+    if clamp_target not in CLAMP_TARGETS:
+      raise ValueError(f"Unknown clamp target {clamp_target!r}; allowed: "
+                       f"{', '.join(CLAMP_TARGETS)}.")
     self.clamp_gradient = clamp_gradient
+    self.clamp_target = clamp_target
     self.likelihood = likelihood
     self.pixel_stddev = float(pixel_stddev)
     self.network = network
@@ -213,6 +219,25 @@ class DCIGN(keras.Model):
     start = tf.cast(replica, tf.int32) * images_per_replica
     return noise[start:start + images_per_replica]
 
+  def member_shifts(self, groups_per_replica, group_size):
+    """Each group's cyclic shift in [1, G - 1] for the other-member clamp.
+
+    Keyed like `posterior_noise` by (seed, step) over the global batch, so
+    replicas and resumed runs pair the same members.
+    """
+    context = tf.distribute.get_replica_context()
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    replica = 0 if context is None else context.replica_id_in_sync_group
+    key = tf.stack([tf.constant(self.seed or 0, tf.int64) + 1, self.step()])
+    uniform = tf.random.stateless_uniform(
+        tf.reshape(groups_per_replica * replicas, [1]), seed=key,
+        alg="philox")
+    shifts = 1 + tf.cast(
+        tf.floor(uniform * tf.cast(tf.maximum(group_size - 1, 1),
+                                   tf.float32)), tf.int32)
+    start = tf.cast(replica, tf.int32) * groups_per_replica
+    return shifts[start:start + groups_per_replica]
+
   def kl_weight(self):
     """beta, ramped up from 0 over the first kl_warmup_steps steps."""
     if not self.kl_warmup_steps or self.optimizer is None:
@@ -237,7 +262,8 @@ class DCIGN(keras.Model):
 
     Returns:
       dict of scalar tensors (loss is the mean over images of
-      reconstruction + beta * KL) and the decoder's input latents.
+      reconstruction + beta * KL, plus the pull of the other-member clamp)
+      and the decoder's input latents.
     """
     images = data["images"]
     shape = tf.shape(images)
@@ -258,15 +284,28 @@ class DCIGN(keras.Model):
     else:
       latents = distribution.mean()
     batch_images = tf.cast(tf.shape(flat_images)[0], latents.dtype)
+    pull_loss = tf.constant(0.0, latents.dtype)
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     if self.training_mode == "dcign":
       # The loss is a mean over the global batch, so the per-image pull s
       # becomes s / (images per replica * replicas).
       scale = self.invariance_scale * tf.cast(
           loss_scale, latents.dtype) / (batch_images * replicas)
-      decoder_latents = clamp.clamp_to_group_mean(
-          latents, group_ids, active, scale, num_groups,
-          through_mean=self.clamp_gradient == "mean_and_pull")
+      if self.clamp_target == "group_mean":
+        decoder_latents = clamp.clamp_to_group_mean(
+            latents, group_ids, active, scale, num_groups,
+            through_mean=self.clamp_gradient == "mean_and_pull")
+      else:
+        partners = clamp.other_member_indices(
+            self.member_shifts(num_groups, group_size), group_size)
+        decoder_latents = clamp.swap_with_group_member(latents, active,
+                                                       partners)
+        # The same pull as the mean clamp's, here as a loss term (whose
+        # gradient the caller's loss scaling reaches by itself): s per
+        # image, so s / B on the batch mean.
+        pull = clamp.invariance_penalty(latents, group_ids, active,
+                                        self.invariance_scale, num_groups)
+        pull_loss = pull / batch_images
     else:
       decoder_latents = latents
     logits = self.decode_logits(decoder_latents)
@@ -281,7 +320,8 @@ class DCIGN(keras.Model):
     invariance = tf.reduce_sum(inactive * tf.square(deviation)) / tf.maximum(
         tf.reduce_sum(inactive), 1.0)
     return {
-        "loss": tf.reduce_mean(reconstruction + self.kl_weight() * kl),
+        "loss": tf.reduce_mean(reconstruction + self.kl_weight() * kl) +
+                pull_loss,
         "reconstruction": tf.reduce_mean(reconstruction),
         "kl": tf.reduce_mean(kl),
         "mse": tf.reduce_mean(losses.pixel_mse(flat_images,
@@ -337,6 +377,7 @@ class DCIGN(keras.Model):
         "beta": self.beta,
         "likelihood": self.likelihood,
         "clamp_gradient": self.clamp_gradient,
+        "clamp_target": self.clamp_target,
         "pixel_stddev": self.pixel_stddev,
         "kl_warmup_steps": self.kl_warmup_steps,
         "mirror_odd_factors": list(self.mirror_odd_factors),

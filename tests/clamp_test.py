@@ -132,3 +132,39 @@ def test_through_mean_adds_the_exact_gradient_of_the_clamp(
   np.testing.assert_allclose(tape.gradient(loss, z).numpy(),
                              paper + (1 - active) * means, rtol=1e-10,
                              atol=1e-12)
+
+
+@pytest.mark.parametrize("num_groups,group_size", [(1, 2), (3, 5), (2, 20)])
+def test_other_member_indices_pair_each_row_with_another_in_its_group(
+    num_groups, group_size):
+  rng = np.random.default_rng(num_groups + group_size)
+  shifts = rng.integers(1, group_size, size=num_groups)
+  partners = clamp.other_member_indices(tf.constant(shifts),
+                                        group_size).numpy()
+  rows = np.arange(num_groups * group_size)
+  np.testing.assert_array_equal(partners // group_size, rows // group_size)
+  assert (partners != rows).all()
+  # A cyclic shift is a permutation: every member is someone's partner.
+  np.testing.assert_array_equal(np.sort(partners), rows)
+  np.testing.assert_array_equal(
+      partners % group_size,
+      (rows % group_size + np.repeat(shifts, group_size)) % group_size)
+
+
+def test_swap_with_group_member_forward_and_gradient():
+  latents, group_ids, active, upstream = _case(3, 4, 5, "random", seed=3)
+  shifts = np.array([1, 3, 2])
+  partners = clamp.other_member_indices(tf.constant(shifts), 4).numpy()
+  z = tf.constant(latents)
+  with tf.GradientTape() as tape:
+    tape.watch(z)
+    out = clamp.swap_with_group_member(z, tf.constant(active),
+                                       tf.constant(partners))
+    loss = tf.reduce_sum(out * upstream)
+  np.testing.assert_allclose(
+      out.numpy(), active * latents + (1 - active) * latents[partners])
+  # Row j receives its own active upstream, and the inactive upstream of
+  # the row whose partner it is.
+  expected = active * upstream
+  np.add.at(expected, partners, (1 - active) * upstream)
+  np.testing.assert_allclose(tape.gradient(loss, z).numpy(), expected)

@@ -69,6 +69,35 @@ def test_decoder_sees_inactive_latents_clamped_per_group():
     assert np.ptp(active_block, axis=0).min() > 0  # Samples still differ.
 
 
+def test_other_member_clamp_feeds_another_views_code_and_adds_the_pull():
+  model = _model(clamp_target="other_member", invariance_scale=3.0)
+  batch = _batch()
+  noise = tf.random.stateless_normal([12, 6], seed=[1, 2])
+  values, decoder_latents = model.objective(batch, sample=True, noise=noise)
+  images = tf.reshape(batch["images"], [-1, 16, 16, 1])
+  distribution = model.encode(images)
+  latents = (distribution.mean() + distribution.stddev() * noise).numpy()
+  active = model.active_table[np.repeat(batch["group_type"].numpy(), 4)]
+  decoder_latents = decoder_latents.numpy()
+  np.testing.assert_allclose(decoder_latents * active, latents * active)
+  shifts = model.member_shifts(3, 4).numpy()
+  assert ((shifts >= 1) & (shifts <= 3)).all()
+  for row in range(12):
+    group, member = divmod(row, 4)
+    partner = group * 4 + (member + shifts[group]) % 4
+    inactive = active[row] == 0
+    np.testing.assert_allclose(decoder_latents[row, inactive],
+                               latents[partner, inactive], rtol=1e-6)
+  # loss = mean(reconstruction + KL) + (s / 2) * sum of squared inactive
+  # deviations from the group mean, divided by the batch's 12 images.
+  means = latents.reshape(3, 4, 6).mean(1).repeat(4, axis=0)
+  pull = 0.5 * 3.0 * np.sum((1 - active) * (latents - means) ** 2) / 12
+  logits = model.decoder(tf.constant(decoder_latents))
+  expected = tf.reduce_mean(losses.bernoulli_nll(images, logits) +
+                            losses.kl_to_prior(distribution)).numpy() + pull
+  np.testing.assert_allclose(values["loss"].numpy(), expected, rtol=1e-5)
+
+
 def test_vae_mode_is_plain_sgvb():
   model = _model(training="vae")
   batch = _batch()
@@ -104,9 +133,10 @@ def test_predict_returns_reconstructions():
 def test_config_round_trip():
   model = _model(training="vae", invariance_scale=0.5, beta=2.0,
                  likelihood="gaussian", pixel_stddev=0.05,
-                 clamp_gradient="mean_and_pull")
+                 clamp_gradient="mean_and_pull", clamp_target="other_member")
   config = model.get_config()
   assert config["likelihood"] == "gaussian" and config["pixel_stddev"] == 0.05
+  assert config["clamp_target"] == "other_member"
   clone = model_lib.DCIGN.from_config(config)
   assert clone.get_config() == config
   assert clone.network == NETWORK
@@ -125,6 +155,8 @@ def test_mirror_odd_factors_make_their_latents_odd():
     (dict(invariance_scale=-1.0), "must be >= 0"),
     (dict(clamp_gradient="none"), "Unknown clamp gradient 'none'; allowed: "
      "pull, mean_and_pull"),
+    (dict(clamp_target="median"), "Unknown clamp target 'median'; allowed: "
+     "group_mean, other_member"),
     (dict(likelihood="laplace"), "Unknown likelihood 'laplace'; allowed: "
      "bernoulli, gaussian"),
     (dict(likelihood="gaussian", pixel_stddev=0.0),

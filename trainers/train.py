@@ -87,6 +87,14 @@ _CLAMP_GRADIENT = flags.DEFINE_enum(
     "pull (the paper's: only the pull to the group mean), or mean_and_pull "
     "(also the decoder's gradient at the group mean, so the identity "
     "latents learn from every group type).")
+_CLAMP_TARGET = flags.DEFINE_enum(
+    "clamp_target", train_lib.TrainConfig.clamp_target,
+    ["group_mean", "other_member"],
+    "What the decoder receives at the clamped (inactive) latents: "
+    "group_mean (the paper's clamp) or other_member (the code of another "
+    "image of the same group, plus the pull as a loss term: the decoder "
+    "renders each view from the rest of the scene as another view encodes "
+    "it).")
 _LIKELIHOOD = flags.DEFINE_enum(
     "likelihood", train_lib.TrainConfig.likelihood, ["bernoulli", "gaussian"],
     "Pixel likelihood of the reconstruction term: bernoulli (the paper's) "
@@ -216,6 +224,7 @@ def config_from_flags() -> train_lib.TrainConfig:
       training=_TRAINING.value, invariance_scale=_INVARIANCE_SCALE.value,
       beta=_BETA.value, likelihood=_LIKELIHOOD.value,
       clamp_gradient=_CLAMP_GRADIENT.value,
+      clamp_target=_CLAMP_TARGET.value,
       pixel_stddev=_PIXEL_STDDEV.value,
       kl_warmup_steps=_KL_WARMUP_STEPS.value,
       mirror_odd_factors=tuple(_MIRROR_ODD_FACTORS.value),

@@ -84,6 +84,7 @@ class TrainConfig:
   invariance_scale: float = model_lib.DEFAULT_INVARIANCE_SCALE
   beta: float = 1.0
   clamp_gradient: str = "pull"
+  clamp_target: str = "group_mean"
   likelihood: str = "bernoulli"
   pixel_stddev: float = 0.1
   kl_warmup_steps: int = 0
@@ -192,6 +193,9 @@ def validate(config: TrainConfig) -> configs.NetworkConfig:
   if config.clamp_gradient not in model_lib.CLAMP_GRADIENTS:
     raise ValueError(f"Unknown clamp gradient {config.clamp_gradient!r}; "
                      f"allowed: {', '.join(model_lib.CLAMP_GRADIENTS)}.")
+  if config.clamp_target not in model_lib.CLAMP_TARGETS:
+    raise ValueError(f"Unknown clamp target {config.clamp_target!r}; "
+                     f"allowed: {', '.join(model_lib.CLAMP_TARGETS)}.")
   if config.likelihood not in losses.LIKELIHOODS:
     raise ValueError(f"Unknown likelihood {config.likelihood!r}; allowed: "
                      f"{', '.join(losses.LIKELIHOODS)}.")
@@ -583,6 +587,7 @@ def build_model(config: TrainConfig, network: configs.NetworkConfig,
                             beta=config.beta,
                             likelihood=config.likelihood,
                             clamp_gradient=config.clamp_gradient,
+                            clamp_target=config.clamp_target,
                             pixel_stddev=config.pixel_stddev,
                             kl_warmup_steps=config.kl_warmup_steps,
                             mirror_odd_factors=config.mirror_odd_factors,

@@ -98,6 +98,9 @@ def test_vae_baseline_scores_its_most_varying_latents(tmp_path):
     (dict(optimizer="sgd"), "Unknown optimizer 'sgd'"),
     (dict(training="beta"), "Unknown training mode 'beta'"),
     (dict(data="stream"), "Unknown data mode 'stream'"),
+    (dict(clamp_gradient="none"), "Unknown clamp gradient 'none'"),
+    (dict(clamp_target="median"), "Unknown clamp target 'median'; allowed: "
+     "group_mean, other_member"),
     (dict(train_steps=3, checkpoint_every=2), "must be a multiple"),
     (dict(image_size=16), r"image_size must be an integer in \[32, 256\]"),
     (dict(range_warmup_steps=-1), "range_warmup_steps must be >= 0, got -1"),
