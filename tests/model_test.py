@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from dcign_tf import clamp
 from dcign_tf import configs
 from dcign_tf import losses
 from dcign_tf import model as model_lib
@@ -96,6 +97,20 @@ def test_other_member_clamp_feeds_another_views_code_and_adds_the_pull():
   expected = tf.reduce_mean(losses.bernoulli_nll(images, logits) +
                             losses.kl_to_prior(distribution)).numpy() + pull
   np.testing.assert_allclose(values["loss"].numpy(), expected, rtol=1e-5)
+
+
+def test_member_shifts_are_a_function_of_seed_and_step():
+  model = _model(clamp_target="other_member")
+  first = model.member_shifts(64, 20).numpy()
+  np.testing.assert_array_equal(model.member_shifts(64, 20).numpy(), first)
+  assert first.min() >= 1 and first.max() <= 19
+  assert len(set(first.tolist())) > 5  # Drawn, not one fixed shift.
+  model.optimizer.iterations.assign(7)
+  assert (model.member_shifts(64, 20).numpy() != first).any()
+  # Groups of one have no other member: the shift wraps to itself.
+  np.testing.assert_array_equal(
+      clamp.other_member_indices(model.member_shifts(3, 1), 1).numpy(),
+      [0, 1, 2])
 
 
 def test_vae_mode_is_plain_sgvb():

@@ -40,9 +40,10 @@ SOURCE = groups.GroupSource(image_size=32, group_size=3, seed=1)
 NETWORK = configs.preset("small", image_size=32, latent_size=6)
 
 
-def build(strategy, weights=None):
+def build(strategy, weights=None, clamp_target="group_mean"):
   with strategy.scope():
-    model = model_lib.DCIGN(NETWORK, seed=7, invariance_scale=1.0)
+    model = model_lib.DCIGN(NETWORK, seed=7, invariance_scale=1.0,
+                            clamp_target=clamp_target)
     model.compile(optimizer=keras.optimizers.SGD(LEARNING_RATE))
     model.build_for_images()
     model.optimizer.build(model.trainable_variables)
@@ -99,6 +100,17 @@ result["weight_difference"] = max(
     float(np.abs(a - b).max()) for a, b in zip(one_weights, two_weights))
 result["weight_change"] = max(
     float(np.abs(a - b).max()) for a, b in zip(one_weights, initial))
+# The other-member clamp pairs the same images on any replica.
+single = build(one, initial, "other_member")
+mirrored = build(two, initial, "other_member")
+one_latents, _ = decoder_latents(one, single)
+two_latents, _ = decoder_latents(two, mirrored)
+result["member_latent_difference"] = float(
+    np.abs(one_latents - two_latents).max())
+_, one_weights = train(one, single, STEPS)
+_, two_weights = train(two, mirrored, STEPS)
+result["member_weight_difference"] = max(
+    float(np.abs(a - b).max()) for a, b in zip(one_weights, two_weights))
 print("RESULT", json.dumps(result))
 """.replace("LEARNING_RATE", repr(LEARNING_RATE)).replace("STEPS", str(STEPS))
 
@@ -126,6 +138,12 @@ def test_two_replicas_make_the_updates_of_one_device(two_replicas):
 def test_each_group_draws_the_same_noise_on_any_replica(two_replicas):
   assert two_replicas["types_equal"]
   assert two_replicas["latent_difference"] < 1e-5
+
+
+def test_the_other_member_clamp_pairs_the_same_images_on_any_replica(
+    two_replicas):
+  assert two_replicas["member_latent_difference"] < 1e-5
+  assert two_replicas["member_weight_difference"] < TOLERANCE
 
 
 def test_replicas_clamp_inactive_latents_per_group(two_replicas):
