@@ -141,4 +141,3 @@ def swap_with_group_member(latents, active, partners):
   """
   active = tf.cast(active, latents.dtype)
   return active * latents + (1.0 - active) * tf.gather(latents, partners)
-

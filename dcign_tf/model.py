@@ -200,43 +200,43 @@ class DCIGN(keras.Model):
     shape = tf.shape(data["images"])
     return shape[0] * shape[1]
 
-  def posterior_noise(self, images_per_replica, latent_size):
-    """Standard normal noise [B, N] for this replica's images.
+  def _replica_share(self, draw, rows_per_replica, key_offset=0):
+    """This replica's rows of `draw(global rows, seed)`.
 
-    Drawn for the whole global batch from a stateless seed of (seed, step)
-    and sliced at this replica's rows, so a group's noise does not depend
-    on how many replicas share the batch, nor on whether the run resumed.
+    Drawn for the whole global batch from a stateless seed of (seed +
+    key_offset, step) and sliced at this replica's rows, so a row's values
+    depend neither on how many replicas share the batch nor on whether the
+    run resumed.
     """
     context = tf.distribute.get_replica_context()
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     replica = 0 if context is None else context.replica_id_in_sync_group
-    key = tf.stack([tf.constant(self.seed or 0, tf.int64), self.step()])
+    key = tf.stack([tf.constant(self.seed or 0, tf.int64) + key_offset,
+                    self.step()])
+    values = draw(rows_per_replica * replicas, key)
+    start = tf.cast(replica, tf.int32) * rows_per_replica
+    return values[start:start + rows_per_replica]
+
+  def posterior_noise(self, images_per_replica, latent_size):
+    """Standard normal noise [B, N] for this replica's images."""
     # Philox by name: the default "auto_select" draws other numbers under
     # XLA than without it.
-    noise = tf.random.stateless_normal(
-        tf.stack([images_per_replica * replicas, latent_size]), seed=key,
-        alg="philox")
-    start = tf.cast(replica, tf.int32) * images_per_replica
-    return noise[start:start + images_per_replica]
+    return self._replica_share(
+        lambda rows, key: tf.random.stateless_normal(
+            tf.stack([rows, latent_size]), seed=key, alg="philox"),
+        images_per_replica)
 
   def member_shifts(self, groups_per_replica, group_size):
-    """Each group's cyclic shift in [1, G - 1] for the other-member clamp.
-
-    Keyed like `posterior_noise` by (seed, step) over the global batch, so
-    replicas and resumed runs pair the same members.
-    """
-    context = tf.distribute.get_replica_context()
-    replicas = tf.distribute.get_strategy().num_replicas_in_sync
-    replica = 0 if context is None else context.replica_id_in_sync_group
-    key = tf.stack([tf.constant(self.seed or 0, tf.int64) + 1, self.step()])
-    uniform = tf.random.stateless_uniform(
-        tf.reshape(groups_per_replica * replicas, [1]), seed=key,
-        alg="philox")
-    shifts = 1 + tf.cast(
+    """Each group's cyclic shift in [1, G - 1] for the other-member clamp,
+    keyed like `posterior_noise` (replicas and resumed runs pair the same
+    members)."""
+    uniform = self._replica_share(
+        lambda rows, key: tf.random.stateless_uniform(
+            tf.reshape(rows, [1]), seed=key, alg="philox"),
+        groups_per_replica, key_offset=1)
+    return 1 + tf.cast(
         tf.floor(uniform * tf.cast(tf.maximum(group_size - 1, 1),
                                    tf.float32)), tf.int32)
-    start = tf.cast(replica, tf.int32) * groups_per_replica
-    return shifts[start:start + groups_per_replica]
 
   def kl_weight(self):
     """beta, ramped up from 0 over the first kl_warmup_steps steps."""
@@ -287,11 +287,11 @@ class DCIGN(keras.Model):
     pull_loss = tf.constant(0.0, latents.dtype)
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     if self.training_mode == "dcign":
-      # The loss is a mean over the global batch, so the per-image pull s
-      # becomes s / (images per replica * replicas).
-      scale = self.invariance_scale * tf.cast(
-          loss_scale, latents.dtype) / (batch_images * replicas)
       if self.clamp_target == "group_mean":
+        # The loss is a mean over the global batch, so the per-image pull s
+        # becomes s / (images per replica * replicas).
+        scale = self.invariance_scale * tf.cast(
+            loss_scale, latents.dtype) / (batch_images * replicas)
         decoder_latents = clamp.clamp_to_group_mean(
             latents, group_ids, active, scale, num_groups,
             through_mean=self.clamp_gradient == "mean_and_pull")

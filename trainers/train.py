@@ -19,6 +19,7 @@ from absl import logging
 
 from dcign_tf.data import factors
 from dcign_tf import faces_evaluation
+from dcign_tf import model as model_lib
 from export import saved_model_lib
 from trainers import cli
 from trainers import data_flags
@@ -89,7 +90,7 @@ _CLAMP_GRADIENT = flags.DEFINE_enum(
     "latents learn from every group type).")
 _CLAMP_TARGET = flags.DEFINE_enum(
     "clamp_target", train_lib.TrainConfig.clamp_target,
-    ["group_mean", "other_member"],
+    list(model_lib.CLAMP_TARGETS),
     "What the decoder receives at the clamped (inactive) latents: "
     "group_mean (the paper's clamp) or other_member (the code of another "
     "image of the same group, plus the pull as a loss term: the decoder "
