@@ -20,6 +20,7 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
+from dcign_tf import luma
 from dcign_tf import polyphase
 
 ENCODER = "encoder"
@@ -92,10 +93,9 @@ class EncoderModule(tf.Module):
     image = tf.io.decode_image(data, channels=3, expand_animations=False)
     image = tf.image.convert_image_dtype(image, tf.float32)
     if self.channels == 1:
-      # ITU-R 601-2 luma with weights summing to exactly 1 (PIL's "L"), so
-      # a gray image keeps its values; tf.image.rgb_to_grayscale's sum to
-      # 0.9999 and darken it by 1e-4.
-      image = tf.reduce_sum(image * tf.constant([0.299, 0.587, 0.114]),
+      # luma.BT601_WEIGHTS sum to exactly 1 (tf.image.rgb_to_grayscale's
+      # to 0.9999, which darkens a gray image by 1e-4).
+      image = tf.reduce_sum(image * tf.constant(luma.BT601_WEIGHTS),
                             axis=-1, keepdims=True)
     image = tf.image.resize(image, [self.image_size, self.image_size],
                             method="area", antialias=True)

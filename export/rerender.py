@@ -19,8 +19,8 @@ from absl import flags
 from absl import logging
 import numpy as np
 
-from export import rerender_lib
-from trainers import cli
+from dcign_tf import cli
+from dcign_tf import rerender as rerender_lib
 
 _EXPORT_DIR = flags.DEFINE_string("export_dir", None,
                                   "The export folder (export.saved_model's "

@@ -11,8 +11,8 @@ overwrites an existing one.
 from absl import flags
 from absl import logging
 
-from export import saved_model_lib
-from trainers import cli
+from dcign_tf import cli
+from dcign_tf import saved_model_export
 
 _MODEL_DIR = flags.DEFINE_string("model_dir", None, "A trained model dir.")
 _EXPORT_DIR = flags.DEFINE_string(
@@ -32,8 +32,8 @@ def main(argv):
   if not _MODEL_DIR.value:
     raise ValueError("--model_dir is required: the trained model to export.")
   export_dir = (_EXPORT_DIR.value or
-                saved_model_lib.default_export_dir(_MODEL_DIR.value))
-  paths = saved_model_lib.export(
+                saved_model_export.default_export_dir(_MODEL_DIR.value))
+  paths = saved_model_export.export(
       _MODEL_DIR.value, export_dir, _VERSION.value,
       _CALIBRATION_GROUPS.value, _WORKERS.value)
   for name, path in paths.items():

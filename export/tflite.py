@@ -16,9 +16,9 @@ otherwise.
 from absl import flags
 from absl import logging
 
+from dcign_tf import cli
 from dcign_tf import tflite
-from export import tflite_lib
-from trainers import cli
+from dcign_tf import tflite_export
 
 _SAVED_MODEL = flags.DEFINE_string(
     "saved_model", None, "A version folder from export.saved_model, e.g. "
@@ -52,10 +52,10 @@ def main(argv):
                      ("num_threads", _THREADS)):
     if flag.value < 1:
       raise ValueError(f"--{name} must be >= 1, got {flag.value}.")
-  report = tflite_lib.convert(
+  report = tflite_export.convert(
       _SAVED_MODEL.value, _QUANTIZE.value, _OUTPUT.value, _OVERWRITE.value,
       _SAMPLES.value, _REPRESENTATIVE.value, _THREADS.value, _WORKERS.value)
-  print(tflite_lib.summary(report))
+  print(tflite_export.summary(report))
 
 
 if __name__ == "__main__":

@@ -313,3 +313,24 @@ def test_bazel_query_lists_every_target(targets, tmp_path):
     listed[label] = kind
   expected = {f"//:{target.name}": target.kind for target in targets}
   assert listed == expected
+
+
+# Which top-level packages each may import: the library stands alone, and
+# the binaries of trainers/ and export/ reach each other only through it.
+ALLOWED_IMPORTS = {"dcign_tf": {"dcign_tf"},
+                   "trainers": {"dcign_tf", "trainers"},
+                   "export": {"dcign_tf", "export"}}
+
+
+def test_the_library_imports_no_binary_and_binaries_not_each_other():
+  modules = {_module_name(path): path for path in _source_files()}
+  wrong = []
+  for path in _source_files():
+    package = path.split("/")[0]
+    if package not in ALLOWED_IMPORTS:
+      continue
+    for module in sorted(m for m in _imported_modules(path, _parse(path),
+                                                      modules) if m):
+      if module.split(".")[0] not in ALLOWED_IMPORTS[package]:
+        wrong.append(f"{path} imports {module}")
+  assert not wrong, "imports across layers:\n" + "\n".join(wrong)

@@ -18,3 +18,22 @@ def fixture_dsprites_npz(tmp_path):
   path = tmp_path / "dsprites.npz"
   np.savez(path, imgs=imgs, latents_classes=classes)
   return str(path)
+
+
+@pytest.fixture(name="tiny_config")
+def fixture_tiny_config():
+  """A factory of the smallest training run that exercises everything:
+  tiny_config(model_dir, **overrides) -> TrainConfig (32 px, groups of 3,
+  6 latents, 2 steps, a 2 x 2 factor grid)."""
+  from dcign_tf import train_config  # pylint: disable=import-outside-toplevel
+
+  def make(model_dir, **overrides):
+    settings = dict(model_dir=str(model_dir), image_size=32, group_size=3,
+                    network="small", latent_size=6, ratio="1:1:1:1",
+                    train_steps=2, checkpoint_every=1, eval_groups_per_type=3,
+                    workers=1, sweep_faces=2, sweep_steps=3,
+                    grid_identities=2, grid_bins=2, metric_samples=40)
+    settings.update(overrides)
+    return train_config.TrainConfig(**settings)
+
+  return make

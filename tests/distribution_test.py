@@ -83,17 +83,19 @@ import tensorflow as tf
 cpus = tf.config.list_physical_devices("CPU")
 tf.config.set_logical_device_configuration(
     cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
-from trainers import train_lib
+from dcign_tf import task
+from dcign_tf import train_config as train_config_lib
+from dcign_tf import trainer
 
 if __name__ == "__main__":
-  config = train_lib.TrainConfig(
+  config = train_config_lib.TrainConfig(
       model_dir=sys.argv[1], image_size=32, group_size=3, latent_size=6,
       ratio="1:1:1:1", train_steps=2, checkpoint_every=2,
       eval_groups_per_type=3, workers=1, sweep_faces=1, sweep_steps=2,
       grid_identities=2, grid_bins=2, metric_samples=40,
       groups_per_batch=int(sys.argv[2]), strategy="mirrored")
   try:
-    metrics = train_lib.run(config, verbose=0)
+    metrics = trainer.run(config, verbose=0)
   except ValueError as error:
     print("error:", error)
   else:
@@ -111,11 +113,13 @@ def _two_cpu_run(tmp_path, groups_per_batch):
       timeout=300, check=True).stdout
 
 
+@pytest.mark.slow
 def test_mirrored_over_two_cpus_trains_whole_groups(tmp_path):
   assert "steps 2" in _two_cpu_run(tmp_path, 2)
   assert os.listdir(tmp_path / "run" / "checkpoints")
 
 
+@pytest.mark.slow
 def test_mirrored_refuses_a_batch_that_splits_a_group(tmp_path):
   output = _two_cpu_run(tmp_path, 3)
   assert ("error: groups_per_batch=3 cannot be split into whole groups over "
@@ -127,23 +131,25 @@ _WORKER = r"""
 import json
 import sys
 import numpy as np
-from trainers import train_lib
+from dcign_tf import task
+from dcign_tf import train_config as train_config_lib
+from dcign_tf import trainer
 
 built = []
-original = train_lib.build_model
+original = task.build_model
 def build_model(*args, **kwargs):
   built.append(original(*args, **kwargs))
   return built[-1]
-train_lib.build_model = build_model
+task.build_model = build_model
 
 if __name__ == "__main__":
-  config = train_lib.TrainConfig(
+  config = train_config_lib.TrainConfig(
       model_dir=sys.argv[1], image_size=32, group_size=3, latent_size=6,
       ratio="1:1:1:1", train_steps=4, checkpoint_every=2,
       eval_groups_per_type=3, workers=1, sweep_faces=1, sweep_steps=2,
       grid_identities=2, grid_bins=2, metric_samples=40,
       groups_per_batch=2, strategy="multi_worker")
-  metrics = train_lib.run(config, verbose=0)
+  metrics = trainer.run(config, verbose=0)
   model = built[-1][0]
   np.savez(sys.argv[2], *[v.numpy() for v in model.trainable_variables])
   print("RESULT", json.dumps({"steps": metrics["steps"],
@@ -161,6 +167,7 @@ def _free_ports(count):
   return ports
 
 
+@pytest.mark.slow
 def test_two_workers_train_alike_and_only_the_chief_writes(tmp_path):
   script = tmp_path / "worker.py"
   script.write_text(_WORKER)

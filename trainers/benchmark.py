@@ -1,4 +1,4 @@
-r"""Speed benchmarks that print figures (see the issues' targets).
+r"""Speed benchmarks that print figures, with the targets they are held to.
 
   python -m trainers.benchmark --what=render
   python -m trainers.benchmark --what=export
@@ -9,12 +9,12 @@ r"""Speed benchmarks that print figures (see the issues' targets).
   images per second, the FLOP rate achieved (FLOPs counted from the
   layers) against a large matmul's in the same run, the prepared input
   pipeline's images per second alone, and the peak resident memory of the
-  preset and of a faces_quick.flags run; then the issue's targets
-  (trainers.train_benchmark_lib).
+  preset and of a faces_quick.flags run; then the speed targets
+  (dcign_tf.train_benchmark).
 
 --what=export prints, at 64 and 150 px, the per-image latency at batch 1 and
   32 of the encoder and decoder SavedModels and of each TFLite variant on 1
-  and 2 threads, the file sizes, and the issue's targets (export.benchmark_lib).
+  and 2 threads, the file sizes, and the speed targets (dcign_tf.export_benchmark).
 
 --what=render prints, at 64 and 150 px, images per second per CPU core for
   * render:   one mesh drawn at changing poses (the renderer alone);
@@ -37,12 +37,12 @@ from absl import flags
 import numpy as np
 import tensorflow as tf
 
-from export import benchmark_lib
-from trainers import cli
-from trainers import train_benchmark_lib
+from dcign_tf import cli
+from dcign_tf import export_benchmark
 from dcign_tf import precision
-from dcign_tf.data import factors
+from dcign_tf import train_benchmark
 from dcign_tf.data import faces_dataset
+from dcign_tf.data import factors
 from dcign_tf.data import groups
 from dcign_tf.graphics import renderer
 
@@ -56,7 +56,7 @@ _WHAT = flags.DEFINE_enum("what", "render",
 _PRESETS = flags.DEFINE_list("presets", ["paper", "small"],
                              "--what=train: network presets to measure.")
 _VARIANTS = flags.DEFINE_list(
-    "variants", list(train_benchmark_lib.VARIANTS),
+    "variants", list(train_benchmark.VARIANTS),
     "--what=train: variants to measure.")
 _MATMUL_SECONDS = flags.DEFINE_float(
     "matmul_seconds", 2.0, "--what=train: seconds of matmul timing before "
@@ -139,7 +139,7 @@ def export_main():
   print(f"dcign_tf export benchmark: {os.cpu_count()} CPU cores here; "
         "untrained models (latency and size do not depend on the weights); "
         "ms per image is the median call time / batch.")
-  print(benchmark_lib.HEADER, flush=True)
+  print(export_benchmark.HEADER, flush=True)
   rows = []
   for size in (int(s) for s in _IMAGE_SIZES.value):
     float32 = {}
@@ -147,12 +147,12 @@ def export_main():
     def show(row):
       if row.runtime == "TFLite float32":
         float32[row.model] = row.bytes
-      print(benchmark_lib.format_row(row, float32.get(row.model, 0)),
+      print(export_benchmark.format_row(row, float32.get(row.model, 0)),
             flush=True)
 
-    rows += benchmark_lib.measure(size, _SECONDS.value, show)
+    rows += export_benchmark.measure(size, _SECONDS.value, show)
   print("\nTargets:")
-  for line in benchmark_lib.verdicts(rows):
+  for line in export_benchmark.verdicts(rows):
     print("  " + line)
 
 
@@ -160,37 +160,37 @@ def train_preset_main():
   """One preset's rows as JSON lines (run as a child, so its memory is
   measured alone)."""
   preset = _PRESETS.value[0]
-  network = train_benchmark_lib.network_for(preset)
+  network = train_benchmark.network_for(preset)
   for variant in _VARIANTS.value:
-    mixed, _, phases = train_benchmark_lib.VARIANTS[variant]
-    flops = train_benchmark_lib.training_flops_per_image(network, phases)
+    mixed, _, phases = train_benchmark.VARIANTS[variant]
+    flops = train_benchmark.training_flops_per_image(network, phases)
     # The matmul of the same number type just before and just after the
     # steps, the faster counting: on a shared virtual machine the rate of
     # either drifts by tens of percent over a minute.
     dtype = tf.bfloat16 if mixed == "bfloat16" else tf.float32
-    before = train_benchmark_lib.matmul_rate(dtype, seconds=_MATMUL_SECONDS.value)
-    seconds = train_benchmark_lib.step_time(preset, variant, _STEPS.value)
-    after = train_benchmark_lib.matmul_rate(dtype, seconds=_MATMUL_SECONDS.value)
+    before = train_benchmark.matmul_rate(dtype, seconds=_MATMUL_SECONDS.value)
+    seconds = train_benchmark.step_time(preset, variant, _STEPS.value)
+    after = train_benchmark.matmul_rate(dtype, seconds=_MATMUL_SECONDS.value)
     print("ROW " + json.dumps({
         "preset": preset, "variant": variant, "ms": 1000 * seconds,
-        "images_per_s": train_benchmark_lib.GROUP_SIZE / seconds,
-        "flops_per_step": flops * train_benchmark_lib.GROUP_SIZE,
+        "images_per_s": train_benchmark.GROUP_SIZE / seconds,
+        "flops_per_step": flops * train_benchmark.GROUP_SIZE,
         "matmul_flops_per_s": max(before, after),
     }), flush=True)
   print("INPUT " + json.dumps({"preset": preset, "images_per_s":
-                               train_benchmark_lib.input_rate(
+                               train_benchmark.input_rate(
                                    preset, _SECONDS.value)}), flush=True)
 
 
 def _check_train_flags():
   for preset in _PRESETS.value:
-    if preset not in train_benchmark_lib.PRESETS:
+    if preset not in train_benchmark.PRESETS:
       raise ValueError(f"Unknown preset {preset!r}; allowed: "
-                       f"{', '.join(train_benchmark_lib.PRESETS)}.")
+                       f"{', '.join(train_benchmark.PRESETS)}.")
   for variant in _VARIANTS.value:
-    if variant not in train_benchmark_lib.VARIANTS:
+    if variant not in train_benchmark.VARIANTS:
       raise ValueError(f"Unknown variant {variant!r}; allowed: "
-                       f"{', '.join(train_benchmark_lib.VARIANTS)}.")
+                       f"{', '.join(train_benchmark.VARIANTS)}.")
   bfloat16 = [v for v in _VARIANTS.value if v.startswith("bfloat16")]
   if bfloat16:
     precision.check_supported("bfloat16", len(
@@ -206,7 +206,7 @@ def train_main():
   device = (f"{len(gpus)} GPU(s), measured on the first" if gpus else
             f"CPU only ({os.cpu_count()} cores)")
   print(f"dcign_tf training benchmark: {device}. One group of "
-        f"{train_benchmark_lib.GROUP_SIZE} images per step on a batch in "
+        f"{train_benchmark.GROUP_SIZE} images per step on a batch in "
         "memory; FLOPs counted from the layers (forward, weight and input "
         "gradients).", flush=True)
   print("Matmul: the peak GFLOP/s of a 4096 x 4096 matmul of the variant's "
@@ -235,7 +235,7 @@ def train_main():
       inputs[value["preset"]] = value["images_per_s"]
 
   for preset in _PRESETS.value:
-    status, _, peaks[preset] = train_benchmark_lib.peak_tree_rss(
+    status, _, peaks[preset] = train_benchmark.peak_tree_rss(
         [sys.executable, "-m", "trainers.benchmark", "--what=train_preset",
          f"--presets={preset}", f"--variants={','.join(_VARIANTS.value)}",
          f"--steps={_STEPS.value}", f"--seconds={_SECONDS.value}",
@@ -249,13 +249,13 @@ def train_main():
   for preset, rate in inputs.items():
     fastest = max(r["images_per_s"] for r in rows if r["preset"] == preset)
     print(f"Input pipeline alone, {preset} "
-          f"({train_benchmark_lib.PRESETS[preset]['image_size']} px, "
+          f"({train_benchmark.PRESETS[preset]['image_size']} px, "
           f"prepared data): {rate:.0f} images/s, {rate / fastest:.1f}x the "
           "fastest training variant.")
   quick = None
   if _QUICK_STEPS.value:
     with tempfile.TemporaryDirectory() as model_dir:
-      status, _, quick = train_benchmark_lib.peak_tree_rss(
+      status, _, quick = train_benchmark.peak_tree_rss(
           [sys.executable, "-m", "trainers.train",
            "--flagfile=faces_quick.flags", f"--model_dir={model_dir}",
            f"--train_steps={_QUICK_STEPS.value}",
@@ -271,8 +271,8 @@ def train_main():
           f"steps, evaluation and sweeps; process tree): "
           f"{quick / 2**30:.2f} GiB")
   print("\nTargets:")
-  for line in train_benchmark_lib.verdicts(rows, inputs, peaks, quick,
-                                           bool(gpus)):
+  for line in train_benchmark.verdicts(rows, inputs, peaks, quick,
+                                       bool(gpus)):
     print("  " + line)
 
 

@@ -33,7 +33,8 @@ def define_flags():
   flags.DEFINE_integer("data_seed", 0, "Seed of the rendered dataset.")
   flags.DEFINE_string("data_dir", None, "TFDS data folder (default "
                       "~/tensorflow_datasets).")
-  flags.DEFINE_integer("workers", 0, "Render processes (0: one per core).")
+  flags.DEFINE_integer("workers", 0, "Render processes (0: one per core).",
+                       lower_bound=0)
 
 
 def parse_range(raw, flag: str) -> tuple:

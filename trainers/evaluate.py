@@ -5,7 +5,7 @@ r"""Evaluates trained DC-IGN models: the paper's figures and claims as numbers.
 
 Evaluates every --model_dir on the test split of the dataset it was trained
 on and writes to --output_dir: metrics.json, codes.npz, report.md and the
-figures (PNG). See trainers/evaluate_lib.py for what each number means.
+figures (PNG). See trainers/evaluator.py for what each number means.
 """
 
 import sys
@@ -13,9 +13,9 @@ import sys
 from absl import flags
 from absl import logging
 
-from trainers import cli
+from dcign_tf import cli
+from dcign_tf import evaluator
 from trainers import data_flags
-from trainers import evaluate_lib
 
 data_flags.define_flags()
 _MODEL_DIRS = flags.DEFINE_multi_string(
@@ -68,9 +68,9 @@ def dataset_overrides(values=flags.FLAGS) -> dict:
   return overrides
 
 
-def config_from_flags() -> evaluate_lib.EvaluateConfig:
+def config_from_flags() -> evaluator.EvaluateConfig:
   values = flags.FLAGS
-  return evaluate_lib.EvaluateConfig(
+  return evaluator.EvaluateConfig(
       model_dirs=tuple(_MODEL_DIRS.value), output_dir=_OUTPUT_DIR.value,
       overwrite=_OVERWRITE.value,
       allow_dataset_mismatch=_ALLOW_MISMATCH.value,
@@ -90,10 +90,10 @@ def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
   config = config_from_flags()
-  metrics = evaluate_lib.run(config)
+  metrics = evaluator.run(config)
   for name, values in metrics["models"].items():
-    print(evaluate_lib.summary_line(name, values))
-  print(f"Report: {config.output_dir}/{evaluate_lib.REPORT_FILE}",
+    print(evaluator.summary_line(name, values))
+  print(f"Report: {config.output_dir}/{evaluator.REPORT_FILE}",
         file=sys.stdout)
 
 

@@ -11,8 +11,8 @@ read. Running it again on prepared data does nothing.
 
 from absl import flags
 
+from dcign_tf import cli
 from dcign_tf.data import faces_dataset
-from trainers import cli
 from trainers import data_flags
 
 data_flags.define_flags()

@@ -12,10 +12,10 @@ import os
 
 from absl import flags
 
+from dcign_tf import cli
 from dcign_tf import visualization
 from dcign_tf.data import factors
 from dcign_tf.data import groups
-from trainers import cli
 from trainers import data_flags
 
 data_flags.define_flags()

@@ -17,13 +17,16 @@ import sys
 from absl import flags
 from absl import logging
 
-from dcign_tf.data import factors
+from dcign_tf import cli
 from dcign_tf import faces_evaluation
 from dcign_tf import model as model_lib
-from export import saved_model_lib
-from trainers import cli
+from dcign_tf import model_dir as model_dir_lib
+from dcign_tf import optimizers
+from dcign_tf import saved_model_export
+from dcign_tf import train_config as train_config_lib
+from dcign_tf import trainer
+from dcign_tf.data import factors
 from trainers import data_flags
-from trainers import train_lib
 
 data_flags.define_flags()
 _DATASET = flags.DEFINE_enum(
@@ -69,7 +72,7 @@ _RATIO = flags.DEFINE_string("ratio", "1:1:1:10", "Group-type weights "
                              "azimuth:elevation:light:intrinsic.")
 _GROUPS_PER_BATCH = flags.DEFINE_integer("groups_per_batch", 1,
                                          "Groups per training batch (K).")
-_DATA = flags.DEFINE_enum("data", "live", train_lib.DATA_MODES,
+_DATA = flags.DEFINE_enum("data", "live", train_config_lib.DATA_MODES,
                           "live: render groups on the fly; prepared: read "
                           "the dcign_faces TFDS dataset (prepared if missing).")
 _NETWORK = flags.DEFINE_string("network", "small",
@@ -82,14 +85,14 @@ _INVARIANCE_SCALE = flags.DEFINE_float(
     "relative to a loss summed over one image's pixels.")
 _BETA = flags.DEFINE_float("beta", 1.0, "Weight of the KL term.")
 _CLAMP_GRADIENT = flags.DEFINE_enum(
-    "clamp_gradient", train_lib.TrainConfig.clamp_gradient,
+    "clamp_gradient", train_config_lib.TrainConfig.clamp_gradient,
     ["pull", "mean_and_pull"],
     "What the clamped (inactive) latents receive in the backward pass: "
     "pull (the paper's: only the pull to the group mean), or mean_and_pull "
     "(also the decoder's gradient at the group mean, so the identity "
     "latents learn from every group type).")
 _CLAMP_TARGET = flags.DEFINE_enum(
-    "clamp_target", train_lib.TrainConfig.clamp_target,
+    "clamp_target", train_config_lib.TrainConfig.clamp_target,
     list(model_lib.CLAMP_TARGETS),
     "What the decoder receives at the clamped (inactive) latents: "
     "group_mean (the paper's clamp) or other_member (the code of another "
@@ -97,12 +100,12 @@ _CLAMP_TARGET = flags.DEFINE_enum(
     "renders each view from the rest of the scene as another view encodes "
     "it).")
 _LIKELIHOOD = flags.DEFINE_enum(
-    "likelihood", train_lib.TrainConfig.likelihood, ["bernoulli", "gaussian"],
+    "likelihood", train_config_lib.TrainConfig.likelihood, ["bernoulli", "gaussian"],
     "Pixel likelihood of the reconstruction term: bernoulli (the paper's) "
     "or gaussian with --pixel_stddev (weighs errors on the face as much as "
     "on the background).")
 _PIXEL_STDDEV = flags.DEFINE_float(
-    "pixel_stddev", train_lib.TrainConfig.pixel_stddev,
+    "pixel_stddev", train_config_lib.TrainConfig.pixel_stddev,
     "Standard deviation of the gaussian likelihood, on [0, 1] pixels.")
 _KL_WARMUP_STEPS = flags.DEFINE_integer(
     "kl_warmup_steps", 0, "Ramp the KL weight from 0 to beta over this many "
@@ -129,10 +132,10 @@ _OPTIMIZER = flags.DEFINE_string("optimizer", "paper", "paper (Adam, beta2 "
                                  "or rmsprop.")
 _LEARNING_RATE = flags.DEFINE_float("learning_rate", 5e-4, "Learning rate.")
 _LEARNING_RATE_SCHEDULE = flags.DEFINE_enum(
-    "learning_rate_schedule", train_lib.TrainConfig.learning_rate_schedule,
-    list(train_lib.LEARNING_RATE_SCHEDULES),
+    "learning_rate_schedule", train_config_lib.TrainConfig.learning_rate_schedule,
+    list(optimizers.LEARNING_RATE_SCHEDULES),
     "constant, or cosine: decayed from --learning_rate to "
-    f"{train_lib.COSINE_FINAL_SHARE:g} of it at --train_steps.")
+    f"{optimizers.COSINE_FINAL_SHARE:g} of it at --train_steps.")
 _TRAIN_STEPS = flags.DEFINE_integer("train_steps", 1000, "Training steps.")
 _CHECKPOINT_EVERY = flags.DEFINE_integer(
     "checkpoint_every", 100, "Steps per checkpoint (weights, optimizer and "
@@ -141,13 +144,13 @@ _CHECKPOINT_EVERY = flags.DEFINE_integer(
 _EVAL_GROUPS = flags.DEFINE_integer("eval_groups_per_type", 40,
                                     "Test groups per type to score.")
 _GRID_IDENTITIES = flags.DEFINE_integer(
-    "grid_identities", train_lib.TrainConfig.grid_identities,
+    "grid_identities", train_config_lib.TrainConfig.grid_identities,
     "Identities of the factor grid the final DCI and MIG are computed on.")
 _GRID_BINS = flags.DEFINE_integer(
-    "grid_bins", train_lib.TrainConfig.grid_bins,
+    "grid_bins", train_config_lib.TrainConfig.grid_bins,
     "Bins per factor of that grid (identities x bins^3 renders).")
 _METRIC_SAMPLES = flags.DEFINE_integer(
-    "metric_samples", train_lib.TrainConfig.metric_samples,
+    "metric_samples", train_config_lib.TrainConfig.metric_samples,
     "Grid samples the final DCI and MIG train on (half as many test).")
 _STRATEGY = flags.DEFINE_enum(
     "strategy", "auto", ["auto", "one_device", "mirrored", "multi_worker"],
@@ -176,6 +179,10 @@ _EXPORT_DIR = flags.DEFINE_string(
     "export_dir", None, "Where the exports go (default: MODEL_DIR/export); "
     "each run adds the next version.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the weights and sampler.")
+_ALLOW_DATA_CHANGE = flags.DEFINE_bool(
+    "allow_data_change", False, "Resume a model dir's checkpoints on data "
+    "settings other than the recorded ones (face model, ranges, dataset, "
+    "group size, ...); refused without it.")
 
 
 def warmup_ranges_from_flags(values):
@@ -201,9 +208,9 @@ def _degrees(values, name) -> tuple:
                      "numbers in degrees.") from None
 
 
-def config_from_flags() -> train_lib.TrainConfig:
+def config_from_flags() -> train_config_lib.TrainConfig:
   values = flags.FLAGS
-  return train_lib.TrainConfig(
+  return train_config_lib.TrainConfig(
       model_dir=_MODEL_DIR.value, dataset=_DATASET.value,
       dataset_path=_DATASET_PATH.value,
       factor_names=tuple(_FACTOR_NAMES.value),
@@ -250,14 +257,15 @@ def main(argv):
   try:
     config = config_from_flags()
     export_dir = (_EXPORT_DIR.value or
-                  saved_model_lib.default_export_dir(config.model_dir))
+                  saved_model_export.default_export_dir(config.model_dir))
     if _EXPORT.value:  # Refused before training, not after.
-      saved_model_lib.check_export_dir(config.model_dir, export_dir)
-    metrics = train_lib.run(config)
-  except train_lib.TrainingDiverged as error:
+      saved_model_export.check_export_dir(config.model_dir, export_dir)
+    metrics = trainer.run(config,
+                          allow_data_change=_ALLOW_DATA_CHANGE.value)
+  except trainer.TrainingDiverged as error:
     print(f"error: {error}", file=sys.stderr)
     cli.exit_now(3)
-  except train_lib.TrainingPreempted as error:
+  except trainer.TrainingPreempted as error:
     # 128 + SIGTERM, as a process killed by it would report.
     print(f"pre-empted: {error}", file=sys.stderr)
     cli.exit_now(143)
@@ -266,10 +274,10 @@ def main(argv):
           "results.")
     return
   print(faces_evaluation.summary_line(config.model_dir, metrics))
-  print(f"Metrics: {os.path.join(config.model_dir, train_lib.METRICS_FILE)}")
+  print(f"Metrics: {os.path.join(config.model_dir, model_dir_lib.METRICS_FILE)}")
   print("Sweeps: " + ", ".join(metrics["sweeps"]))
   if _EXPORT.value:
-    paths = saved_model_lib.export(
+    paths = saved_model_export.export(
         config.model_dir, export_dir,
         calibration_groups_per_type=config.eval_groups_per_type,
         workers=config.workers)

@@ -311,6 +311,12 @@ def worker_pool(num_workers: Optional[int] = None):
 def builder(config: DcignFacesConfig, data_dir: Optional[str] = None,
             num_workers: Optional[int] = None) -> DcignFaces:
   """The builder of `config` (prepare it with `download_and_prepare`)."""
+  if data_dir is not None and os.path.exists(data_dir) and not os.path.isdir(
+      data_dir):
+    raise ValueError(f"--data_dir={data_dir} is a file, not a folder; "
+                     "choose a folder (it is created if missing).")
+  if num_workers is not None and num_workers < 0:
+    raise ValueError(f"workers must be >= 0, got {num_workers}.")
   # TFDS refuses a config object that shares a predefined config's name, so
   # the paper-sized presets are asked for by name.
   if config.name in {preset.name for preset in DcignFaces.BUILDER_CONFIGS}:

@@ -26,12 +26,12 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from dcign_tf import luma
+
 INTRINSIC = "intrinsic"
 # Latent factors of dSprites, in the column order of its `latents_classes`.
 DSPRITES_FACTORS = ("color", "shape", "scale", "orientation", "position_x",
                     "position_y")
-# ITU-R BT.601 luma weights for R, G, B.
-BT601_WEIGHTS = (0.299, 0.587, 0.114)
 # Images converted at a time, so that a float copy of a 3 GB array never
 # exists at once.
 CHUNK_IMAGES = 1024
@@ -372,18 +372,6 @@ def _to_uint8(images: np.ndarray, key: str) -> np.ndarray:
                    "integer or float images.")
 
 
-def _to_gray(images: np.ndarray) -> np.ndarray:
-  """uint8 [N, H, W, 3] -> uint8 [N, H, W, 1] by BT.601 luma, rounded."""
-  gray = np.empty(images.shape[:-1] + (1,), np.uint8)
-  weights = np.asarray(BT601_WEIGHTS, np.float32)
-  for start in range(0, len(images), CHUNK_IMAGES):
-    chunk = images[start:start + CHUNK_IMAGES].astype(np.float32)
-    luma = chunk @ weights
-    gray[start:start + CHUNK_IMAGES, ..., 0] = np.clip(
-        np.floor(luma + 0.5), 0, 255).astype(np.uint8)
-  return gray
-
-
 def load_npz(path: Union[str, os.PathLike], images_key: str = "imgs",
              labels_key: str = "latents_classes",
              factor_names: Optional[Sequence[str]] = None,
@@ -451,7 +439,7 @@ def load_npz(path: Union[str, os.PathLike], images_key: str = "imgs",
 
   images = _to_uint8(images, images_key)
   if images.shape[-1] == 3 and channels == 1:
-    images = _to_gray(images)
+    images = luma.uint8_luma(images)
   elif images.shape[-1] == 1 and channels == 3:
     images = np.repeat(images, 3, axis=-1)
   return images, labels, factor_names

@@ -164,7 +164,7 @@ def load(kind: str, path: Optional[str], designated: Sequence[str],
 def evaluation_groups(source: LabelledSource, groups_per_type: int,
                       seed: int, split: str = "test") -> dict:
   """Groups of `split` ("test", or "train" for calibrations) as arrays,
-  like `train_lib.evaluation_groups`: images float [M, S, S, C],
+  like `task.evaluation_groups`: images float [M, S, S, C],
   group_type [M] (model types), group_id [M] and, per designated factor's
   slot, its label [M]; `groups_per_type` groups of every type the labels
   can form."""

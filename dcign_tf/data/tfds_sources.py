@@ -75,6 +75,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from dcign_tf import luma
 from dcign_tf.data import labelled
 
 PathLike = Union[str, os.PathLike]
@@ -317,14 +318,6 @@ def prepare_tfds(name: str, data_dir: Optional[PathLike] = None,
   return builder
 
 
-def _to_gray(images: np.ndarray) -> np.ndarray:
-  """uint8 [N, H, W, 3] -> uint8 [N, H, W, 1], BT.601 luma rounded half up
-  (the same conversion as `labelled.load_npz`)."""
-  luma = images.astype(np.float32) @ np.asarray(labelled.BT601_WEIGHTS,
-                                                np.float32)
-  return np.clip(np.floor(luma + 0.5), 0, 255).astype(np.uint8)[..., None]
-
-
 def _convert(images: np.ndarray, spec: _DatasetSpec, channels: int,
              image_size: Optional[int], name: str) -> np.ndarray:
   """One batch of TFDS images -> uint8 [B, S, S, channels]."""
@@ -334,7 +327,7 @@ def _convert(images: np.ndarray, spec: _DatasetSpec, channels: int,
                        "allowed: binary {0, 1}.")
     images = images * np.uint8(255)
   if images.shape[-1] == 3 and channels == 1:
-    images = _to_gray(images)
+    images = luma.uint8_luma(images)
   elif images.shape[-1] == 1 and channels == 3:
     images = np.repeat(images, 3, axis=-1)
   if image_size is not None and image_size != images.shape[1]:

@@ -20,6 +20,7 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
+from dcign_tf import luma
 from dcign_tf.graphics import face_model
 from dcign_tf.graphics import procedural_head
 
@@ -27,8 +28,8 @@ SPEC_KINDS = ("builtin", "bfm", "obj", "npz")
 BFM_KEYS = ("shapeMU", "shapePC", "shapeEV", "texMU", "texPC", "texEV", "tl")
 NPZ_REQUIRED = ("mean", "shape_basis", "triangles")
 NPZ_OPTIONAL = ("shape_stddev", "albedo_mean", "albedo_basis", "albedo_stddev")
-# ITU-R BT.601 luma: the renders are grayscale.
-_LUMA = np.array([0.299, 0.587, 0.114])
+# The renders are grayscale (BT.601 luma).
+_LUMA = np.array(luma.BT601_WEIGHTS)
 
 
 def _split_spec(spec: str):

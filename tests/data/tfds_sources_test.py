@@ -18,9 +18,10 @@ import pytest
 import tensorflow_datasets as tfds
 from tensorflow_datasets.core.download import checksums
 
+from dcign_tf import train_config as train_config_lib
+from dcign_tf import trainer
 from dcign_tf.data import labelled
 from dcign_tf.data import tfds_sources
-from trainers import train_lib
 
 # smallNORB's magic numbers for uint8 and int32 matrices.
 _NORB_MAGIC = {np.dtype(np.uint8): 507333717, np.dtype(np.int32): 507333716}
@@ -371,17 +372,18 @@ def _write_factorial_norb(manual_dir: str) -> None:
           os.path.join(manual_dir, f"smallnorb-{part}-{kind}.mat.gz"), array)
 
 
+@pytest.mark.slow
 def test_the_trainer_trains_two_steps_on_smallnorb(tmp_path, monkeypatch):
   manual_dir = str(tmp_path / "manual")
   _write_factorial_norb(manual_dir)
   _register_fixture_checksums(monkeypatch, "smallnorb", manual_dir)
-  config = train_lib.TrainConfig(
+  config = train_config_lib.TrainConfig(
       model_dir=str(tmp_path / "run"), dataset="smallnorb",
       dataset_path=manual_dir, data_dir=str(tmp_path / "tfds"),
       designated=("azimuth", "lighting"), ratio="1:1:0:1", image_size=32,
       group_size=2, latent_size=6, train_steps=2, checkpoint_every=1,
       eval_groups_per_type=4, sweep_faces=1, sweep_steps=2)
-  metrics = train_lib.run(config, verbose=0)
+  metrics = trainer.run(config, verbose=0)
   assert metrics["steps"] == 2 and metrics["dataset"] == "smallnorb"
   assert {name: score["latent"] for name, score in
           metrics["factors"].items()} == {"azimuth": 0, "lighting": 1}
@@ -423,6 +425,7 @@ def _write_factorial_dsprites(manual_dir: str) -> None:
     file.create_dataset("latents/values", data=classes.astype(np.float64))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,write,designated,channels", [
     ("shapes3d", _write_factorial_shapes3d, ("orientation", "shape"), 3),
     ("dsprites", _write_factorial_dsprites, ("position_x",), 1),
@@ -432,12 +435,12 @@ def test_the_trainer_trains_two_steps_on_hdf5_sources(
   manual_dir = str(tmp_path / "manual")
   write(manual_dir)
   _register_fixture_checksums(monkeypatch, name, manual_dir)
-  config = train_lib.TrainConfig(
+  config = train_config_lib.TrainConfig(
       model_dir=str(tmp_path / "run"), dataset=name, channels=channels,
       dataset_path=manual_dir, data_dir=str(tmp_path / "tfds"),
       designated=designated, ratio="1:1:0:1", image_size=32, group_size=2,
       latent_size=6, train_steps=2, checkpoint_every=1,
       eval_groups_per_type=4, sweep_faces=1, sweep_steps=2)
-  metrics = train_lib.run(config, verbose=0)
+  metrics = trainer.run(config, verbose=0)
   assert metrics["steps"] == 2 and metrics["dataset"] == name
   assert set(metrics["factors"]) == set(designated)

@@ -14,8 +14,9 @@ import threading
 import pytest
 import tensorflow as tf
 
-from export import saved_model_lib
-from trainers import train_lib
+from dcign_tf import saved_model_export
+from dcign_tf import train_config as train_config_lib
+from dcign_tf import trainer
 
 @pytest.fixture(scope="module")
 def tiny_export(tmp_path_factory):
@@ -23,14 +24,14 @@ def tiny_export(tmp_path_factory):
   paths export.saved_model returns (encoder, decoder, models_config)."""
   root = tmp_path_factory.mktemp("tiny_export")
   model_dir = str(root / "model")
-  train_lib.run(train_lib.TrainConfig(
+  trainer.run(train_config_lib.TrainConfig(
       model_dir=model_dir, image_size=32, group_size=4, network="small",
       latent_size=6, ratio="1:1:1:1", train_steps=2, checkpoint_every=2,
       eval_groups_per_type=2, workers=1, sweep_faces=1, sweep_steps=2,
       grid_identities=2, grid_bins=2, metric_samples=40),
                 verbose=0)
-  return saved_model_lib.export(model_dir, str(root / "export"),
-                                calibration_groups_per_type=2, workers=1)
+  return saved_model_export.export(model_dir, str(root / "export"),
+                                   calibration_groups_per_type=2, workers=1)
 
 
 _URL = re.compile(r"^/v1/models/(\w+)(?:/versions/(\d+))?:predict$")

@@ -1,4 +1,4 @@
-"""Tests for export.rerender_lib / export.rerender."""
+"""Tests for dcign_tf.rerender / export.rerender."""
 
 import io
 import os
@@ -9,8 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from export import rerender_lib
-from export import tflite_lib
+from dcign_tf import rerender as rerender_lib
+from dcign_tf import tflite_export
+
+# Each trains or exports a whole (tiny) model.
+pytestmark = pytest.mark.slow
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -70,10 +73,10 @@ def test_rerender_sets_only_the_target_latent(export_dir):
 
 def test_tflite_and_rest_backends_agree_with_the_saved_models(
     export_dir, rest_server):
-  tflite_lib.convert(os.path.join(export_dir, "encoder", "1"), samples=4,
-                     workers=1)
-  tflite_lib.convert(os.path.join(export_dir, "decoder", "1"), samples=4,
-                     workers=1)
+  tflite_export.convert(os.path.join(export_dir, "encoder", "1"), samples=4,
+                        workers=1)
+  tflite_export.convert(os.path.join(export_dir, "decoder", "1"), samples=4,
+                        workers=1)
   _, metadata = rerender_lib.read_metadata(export_dir, 1)
   degrees = float(np.mean(metadata["calibration"]["light"]["degrees"]))
   png = _face_png()

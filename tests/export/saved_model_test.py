@@ -1,4 +1,4 @@
-"""Tests for export.saved_model_lib / export.saved_model (tiny sizes)."""
+"""Tests for dcign_tf.saved_model_export / export.saved_model (tiny sizes)."""
 
 import json
 import os
@@ -11,10 +11,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from dcign_tf import saved_model_export
 from dcign_tf import serving
-from export import saved_model_lib
-from export import tflite_lib
-from trainers import train_lib
+from dcign_tf import task
+from dcign_tf import tflite_export
+from dcign_tf import train_config as train_config_lib
+from dcign_tf import trainer
+
+# Each trains or exports a whole (tiny) model.
+pytestmark = pytest.mark.slow
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -26,20 +31,20 @@ def tiny_training(model_dir, **overrides):
                   train_steps=2, checkpoint_every=2, eval_groups_per_type=2,
                   workers=1, sweep_faces=1, sweep_steps=2, grid_identities=2, grid_bins=2, metric_samples=40)
   settings.update(overrides)
-  return train_lib.TrainConfig(**settings)
+  return train_config_lib.TrainConfig(**settings)
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
   model_dir = tmp_path_factory.mktemp("models") / "dcign"
-  train_lib.run(tiny_training(model_dir), verbose=0)
+  trainer.run(tiny_training(model_dir), verbose=0)
   return str(model_dir)
 
 
 def test_exports_versions_and_serving_config(trained, tmp_path):
   out = str(tmp_path / "export")
-  paths = saved_model_lib.export(trained, out, calibration_groups_per_type=2,
-                                 workers=1)
+  paths = saved_model_export.export(trained, out, calibration_groups_per_type=2,
+                                    workers=1)
   assert paths["encoder"] == os.path.join(out, "encoder", "1")
   assert paths["decoder"] == os.path.join(out, "decoder", "1")
   text = open(paths["models_config"]).read()
@@ -50,33 +55,33 @@ def test_exports_versions_and_serving_config(trained, tmp_path):
   assert info["factor_latents"] == {"azimuth": 0, "elevation": 1, "light": 2}
   assert len(info["calibration"]["azimuth"]["degrees"]) >= 2
   # The exported pair matches the trained model.
-  _, model = train_lib.load_trained(trained)
+  _, model = task.load_trained(trained)
   images = np.random.default_rng(0).uniform(size=(2, 32, 32, 1)).astype(
       np.float32)
   encoder = tf.saved_model.load(paths["encoder"])
   mean = encoder.signatures["serving_default"](images=images)["mean"]
   np.testing.assert_allclose(mean, model.encode(images).mean(), atol=1e-5)
-  again = saved_model_lib.export(trained, out, calibration_groups_per_type=2,
-                                 workers=1)
+  again = saved_model_export.export(trained, out, calibration_groups_per_type=2,
+                                    workers=1)
   assert again["decoder"].endswith(os.path.join("decoder", "2"))
   with pytest.raises(ValueError, match="Version 1 already exists"):
-    saved_model_lib.export(trained, out, version=1,
-                           calibration_groups_per_type=2, workers=1)
+    saved_model_export.export(trained, out, version=1,
+                              calibration_groups_per_type=2, workers=1)
 
 
 def test_refuses_another_models_export_dir(trained, tmp_path):
   out = tmp_path / "export"
   out.mkdir()
-  (out / saved_model_lib.SOURCE_FILE).write_text(json.dumps(
+  (out / saved_model_export.SOURCE_FILE).write_text(json.dumps(
       {"model_dir": "/elsewhere"}))
   with pytest.raises(ValueError, match=r"exports of another model \(/elsewhere"):
-    saved_model_lib.export(trained, str(out), calibration_groups_per_type=2,
-                           workers=1)
+    saved_model_export.export(trained, str(out), calibration_groups_per_type=2,
+                              workers=1)
   foreign = tmp_path / "foreign"
   (foreign / "decoder" / "3").mkdir(parents=True)
   with pytest.raises(ValueError, match="not written by dcign_tf"):
-    saved_model_lib.export(trained, str(foreign),
-                           calibration_groups_per_type=2, workers=1)
+    saved_model_export.export(trained, str(foreign),
+                              calibration_groups_per_type=2, workers=1)
 
 
 def test_binary_refuses_a_model_dir_without_checkpoint(tmp_path):
@@ -104,8 +109,8 @@ def _tree(path):
 def test_an_export_killed_part_way_leaves_no_version_behind(trained,
                                                             tmp_path):
   out = str(tmp_path / "export")
-  saved_model_lib.export(trained, out, calibration_groups_per_type=2,
-                         workers=1)
+  saved_model_export.export(trained, out, calibration_groups_per_type=2,
+                            workers=1)
   before = _tree(out)
   process = subprocess.Popen(
       [sys.executable, "-m", "export.saved_model", f"--model_dir={trained}",
@@ -132,8 +137,8 @@ def test_an_export_killed_part_way_leaves_no_version_behind(trained,
            if serving.STAGING_PREFIX not in name}
   assert after == before
   # The next export clears the dead process's staging folder and publishes.
-  paths = saved_model_lib.export(trained, out, calibration_groups_per_type=2,
-                                 workers=1)
+  paths = saved_model_export.export(trained, out, calibration_groups_per_type=2,
+                                    workers=1)
   assert paths["decoder"].endswith(os.path.join("decoder", "2"))
   for base in ("encoder", "decoder"):
     assert not [name for name in os.listdir(os.path.join(out, base))
@@ -148,15 +153,15 @@ def test_a_colour_labelled_model_exports_and_converts(tmp_path):
     image[8:20, 4 + 6 * x:14 + 6 * x, hue] = 250
   np.savez(tmp_path / "colour.npz", imgs=imgs, latents_classes=classes)
   model_dir = str(tmp_path / "run")
-  train_lib.run(train_lib.TrainConfig(
+  trainer.run(train_config_lib.TrainConfig(
       model_dir=model_dir, dataset="npz", channels=3,
       dataset_path=str(tmp_path / "colour.npz"),
       factor_names=("hue", "position"), designated=("position",),
       ratio="1:0:0:1", image_size=32, group_size=3, latent_size=6,
       train_steps=2, checkpoint_every=1, eval_groups_per_type=3,
       sweep_faces=1, sweep_steps=2), verbose=0)
-  paths = saved_model_lib.export(model_dir, str(tmp_path / "export"),
-                                 calibration_groups_per_type=3)
+  paths = saved_model_export.export(model_dir, str(tmp_path / "export"),
+                                    calibration_groups_per_type=3)
   encoder = tf.saved_model.load(paths["encoder"])
   means = encoder.signatures["serving_default"](
       images=tf.constant(imgs[:2] / 255.0, tf.float32))["mean"]
@@ -169,6 +174,6 @@ def test_a_colour_labelled_model_exports_and_converts(tmp_path):
   assert info["calibration"]["position"]["degrees"] == [0.0, 1.0, 2.0, 3.0]
   assert info["dataset"]["dataset"] == "npz"
   # export.tflite draws its check inputs from the labelled source.
-  report = tflite_lib.convert(paths["encoder"], samples=4, workers=1)
+  report = tflite_export.convert(paths["encoder"], samples=4, workers=1)
   assert report["inputs"] == "4 test renders"
   assert all(e["max_abs_error"] <= 1e-4 for e in report["errors"].values())

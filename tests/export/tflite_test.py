@@ -1,4 +1,4 @@
-"""Tests for dcign_tf.tflite and export.tflite_lib / export.tflite."""
+"""Tests for dcign_tf.tflite and dcign_tf.tflite_export / export.tflite."""
 
 import os
 import subprocess
@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 
 from dcign_tf import tflite
-from export import tflite_lib
+from dcign_tf import tflite_export
+
+# Each trains or exports a whole (tiny) model.
+pytestmark = pytest.mark.slow
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -20,8 +23,8 @@ def exported(tiny_export):
 
 
 def _run(path, **kwargs):
-  return tflite_lib.convert(path, samples=8, representative_samples=8,
-                            workers=1, **kwargs)
+  return tflite_export.convert(path, samples=8, representative_samples=8,
+                               workers=1, **kwargs)
 
 
 @pytest.mark.parametrize("name", ["encoder", "decoder"])
@@ -34,9 +37,9 @@ def test_float32_matches_the_saved_model(exported, name):
   for error in report["errors"].values():
     assert error["max_abs_error"] <= 1e-4
   # The written file, run again, gives the SavedModel's outputs.
-  model = tflite_lib.exported_model(exported[name])
-  inputs, _ = tflite_lib.model_inputs(model, "test", 5, workers=1)
-  expected = tflite_lib.saved_model_outputs(model, inputs)
+  model = tflite_export.exported_model(exported[name])
+  inputs, _ = tflite_export.model_inputs(model, "test", 5, workers=1)
+  expected = tflite_export.saved_model_outputs(model, inputs)
   runner = tflite.Runner(open(report["output"], "rb").read(), num_threads=2)
   assert set(runner(inputs)) == set(expected)
   for key, value in runner(inputs).items():
@@ -59,12 +62,12 @@ def test_quantized_variants_stay_close(exported):
 
 
 def test_int8_decoder_calibrates_on_the_encoders_codes(exported):
-  model = tflite_lib.exported_model(exported["decoder"])
-  codes, description = tflite_lib.model_inputs(model, "train", 8, workers=1)
+  model = tflite_export.exported_model(exported["decoder"])
+  codes, description = tflite_export.model_inputs(model, "train", 8, workers=1)
   assert description.startswith("codes of 8 train renders")
   assert codes.shape == (8, 6)
-  images, description = tflite_lib.model_inputs(
-      tflite_lib.exported_model(exported["encoder"]), "test", 8, workers=1)
+  images, description = tflite_export.model_inputs(
+      tflite_export.exported_model(exported["encoder"]), "test", 8, workers=1)
   assert images.shape == (8, 32, 32, 1) and "test renders" in description
 
 
@@ -95,14 +98,14 @@ def test_psnr_and_compare_closed_forms():
 
 def test_bad_requests(exported, tmp_path):
   with pytest.raises(ValueError, match="--quantize='int4' is not one of"):
-    tflite_lib.check_request(exported["decoder"], "int4", None, False)
+    tflite_export.check_request(exported["decoder"], "int4", None, False)
   with pytest.raises(ValueError, match="no saved_model.pb"):
-    tflite_lib.check_request(str(tmp_path), "none", None, False)
+    tflite_export.check_request(str(tmp_path), "none", None, False)
   existing = tmp_path / "there.tflite"
   existing.write_bytes(b"keep me")
   with pytest.raises(ValueError, match="exists; pass --overwrite"):
-    tflite_lib.check_request(exported["decoder"], "none", str(existing),
-                             False)
+    tflite_export.check_request(exported["decoder"], "none", str(existing),
+                                False)
   assert existing.read_bytes() == b"keep me"
   with pytest.raises(ValueError, match="Unknown quantization"):
     tflite.convert(exported["decoder"], "int4")

@@ -7,9 +7,9 @@ import sys
 import pytest
 
 from dcign_tf import configs
+from dcign_tf import flops
+from dcign_tf import train_benchmark
 from trainers import benchmark
-from trainers import train_benchmark_lib
-from trainers import train_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -66,13 +66,13 @@ def test_training_flops_are_counted_from_the_layers():
   # of 3x3 taps; multiply-adds count 2 FLOPs.
   forward = (2 * 16 * 16 * 9 * 4 + 2 * 2 * 8 * 8 * 4 * 6 + 2 * 6 * 8 * 8 * 4
              + 2 * 10 * 10 * 4 * 4 * 9)
-  assert train_lib.forward_flops_per_image(network) == forward
+  assert flops.forward_flops_per_image(network) == forward
   # Upsampled first: the matmul runs at every pixel of the padded 16x16 map.
   direct = forward - 2 * 10 * 10 * 4 * 4 * 9 + 2 * 18 * 18 * 4 * 9
-  assert train_lib.forward_flops_per_image(network, phases=False) == direct
+  assert flops.forward_flops_per_image(network, phases=False) == direct
   # Weight gradients cost a forward pass, input gradients one more but for
   # the first layer, whose input (the image) needs none.
-  assert train_benchmark_lib.training_flops_per_image(network) == (
+  assert train_benchmark.training_flops_per_image(network) == (
       3 * forward - 2 * 16 * 16 * 9 * 4)
 
 
@@ -88,14 +88,14 @@ child.wait()
 
 
 def test_peak_memory_covers_the_process_tree():
-  status, lines, peak = train_benchmark_lib.peak_tree_rss(
+  status, lines, peak = train_benchmark.peak_tree_rss(
       [sys.executable, "-c", _ALLOCATES], poll_seconds=0.1)
   assert status == 0 and lines == ["done"]
   assert 350 * 2**20 < peak < 1000 * 2**20
 
 
 def test_matmul_rate_is_a_rate():
-  assert 1e8 < train_benchmark_lib.matmul_rate(size=256, seconds=0.1) < 1e15
+  assert 1e8 < train_benchmark.matmul_rate(size=256, seconds=0.1) < 1e15
 
 
 def test_train_benchmark_prints_every_variant_and_the_targets():

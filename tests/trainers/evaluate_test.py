@@ -1,4 +1,4 @@
-"""Tests for trainers.evaluate_lib / trainers.evaluate at tiny sizes."""
+"""Tests for dcign_tf.evaluator / trainers.evaluate at tiny sizes."""
 
 import json
 import os
@@ -10,8 +10,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from trainers import evaluate_lib
-from trainers import train_lib
+from dcign_tf import atomic_files
+from dcign_tf import evaluator
+from dcign_tf import model_dir as model_dir_lib
+from dcign_tf import train_config as train_config_lib
+from dcign_tf import trainer
+
+# Each trains or exports a whole (tiny) model.
+pytestmark = pytest.mark.slow
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -23,15 +29,15 @@ def tiny_training(model_dir, **overrides):
                   train_steps=2, checkpoint_every=2, eval_groups_per_type=2,
                   workers=1, sweep_faces=1, sweep_steps=2, grid_identities=2, grid_bins=2, metric_samples=40)
   settings.update(overrides)
-  return train_lib.TrainConfig(**settings)
+  return train_config_lib.TrainConfig(**settings)
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
   root = tmp_path_factory.mktemp("models")
   dcign, vae = root / "dcign", root / "vae"
-  train_lib.run(tiny_training(dcign), verbose=0)
-  train_lib.run(tiny_training(vae, training="vae"), verbose=0)
+  trainer.run(tiny_training(dcign), verbose=0)
+  trainer.run(tiny_training(vae, training="vae"), verbose=0)
   return str(dcign), str(vae)
 
 
@@ -43,12 +49,12 @@ def tiny(model_dirs, output_dir, **overrides):
                   variance_estimate=60, sweep_faces=2, sweep_steps=3,
                   workers=1, progress=False)
   settings.update(overrides)
-  return evaluate_lib.EvaluateConfig(**settings)
+  return evaluator.EvaluateConfig(**settings)
 
 
 def test_two_models_side_by_side(trained, tmp_path):
   out = tmp_path / "report"
-  metrics = evaluate_lib.run(tiny(trained, out))
+  metrics = evaluator.run(tiny(trained, out))
   assert set(metrics["models"]) == {"dcign", "vae"}
   for values in metrics["models"].values():
     assert 0 < values["test_mse_per_pixel"] < 1
@@ -85,7 +91,7 @@ def test_two_models_side_by_side(trained, tmp_path):
     assert Image.open(out / figure).size[0] > 100
   assert "rerender_azimuth.png" in metrics["figures"]
   assert "dcign_sweep_light.png" in metrics["figures"]
-  line = evaluate_lib.summary_line("dcign", metrics["models"]["dcign"])
+  line = evaluator.summary_line("dcign", metrics["models"]["dcign"])
   assert line.startswith("dcign: MSE ") and "azimuth R² " in line
   assert "novel-view MSE azimuth " in line and "; DCI-D " in line
   assert "identity top-1 within 45° azimuth " in line
@@ -100,10 +106,10 @@ def test_existing_report_is_kept_unless_overwrite(trained, tmp_path):
       {"models": {"x": {"model_dir": "/elsewhere/x"}}}))
   with pytest.raises(ValueError, match="holds the report of other models "
                      r"\(/elsewhere/x\); pass --overwrite"):
-    evaluate_lib.run(tiny(trained[:1], out))
+    evaluator.run(tiny(trained[:1], out))
   assert json.loads((out / "metrics.json").read_text())["models"] == {
       "x": {"model_dir": "/elsewhere/x"}}
-  evaluate_lib.run(tiny(trained[:1], out, overwrite=True))
+  evaluator.run(tiny(trained[:1], out, overwrite=True))
   assert set(json.loads((out / "metrics.json").read_text())["models"]) == {
       "dcign"}
 
@@ -112,43 +118,43 @@ def test_refuses_dirs_without_checkpoint_or_config(trained, tmp_path):
   empty = tmp_path / "empty"
   empty.mkdir()
   with pytest.raises(ValueError, match="has no config.json"):
-    evaluate_lib.run(tiny([str(empty)], tmp_path / "out"))
+    evaluator.run(tiny([str(empty)], tmp_path / "out"))
   config = tiny_training(tmp_path / "untrained")
   os.makedirs(config.model_dir)
-  train_lib.write_json_atomically(
-      os.path.join(config.model_dir, train_lib.CONFIG_FILE),
-      train_lib.config_to_dict(config))
+  atomic_files.write_json_atomically(
+      os.path.join(config.model_dir, model_dir_lib.CONFIG_FILE),
+      train_config_lib.config_to_dict(config))
   with pytest.raises(ValueError, match="holds no checkpoint"):
-    evaluate_lib.run(tiny([config.model_dir], tmp_path / "out"))
+    evaluator.run(tiny([config.model_dir], tmp_path / "out"))
   assert not (tmp_path / "out").exists()
 
 
 def test_refuses_a_checkpoint_of_another_architecture(trained, tmp_path):
   copy = tmp_path / "copy"
   shutil.copytree(trained[0], copy)
-  path = copy / train_lib.CONFIG_FILE
+  path = copy / model_dir_lib.CONFIG_FILE
   settings = json.loads(path.read_text())
   settings["latent_size"] = 8
   path.write_text(json.dumps(settings))
   with pytest.raises(ValueError, match="does not match its config.json"):
-    evaluate_lib.run(tiny([str(copy)], tmp_path / "out"))
-  (copy / train_lib.ARCHITECTURE_FILE).unlink()
+    evaluator.run(tiny([str(copy)], tmp_path / "out"))
+  (copy / model_dir_lib.ARCHITECTURE_FILE).unlink()
   with pytest.raises(ValueError, match="does not fit the architecture"):
-    evaluate_lib.run(tiny([str(copy)], tmp_path / "out"))
+    evaluator.run(tiny([str(copy)], tmp_path / "out"))
 
 
 def test_dataset_mismatch_needs_permission(trained, tmp_path):
   with pytest.raises(ValueError, match="trained on a different dataset.*"
                      "--allow_dataset_mismatch"):
-    evaluate_lib.run(tiny(trained, tmp_path / "out",
-                          dataset_overrides={"data_seed": 9}))
-  configs = [train_lib.read_config(d) for d in trained]
-  dataset = evaluate_lib.resolve_dataset(
+    evaluator.run(tiny(trained, tmp_path / "out",
+                       dataset_overrides={"data_seed": 9}))
+  configs = [model_dir_lib.read_config(d) for d in trained]
+  dataset = evaluator.resolve_dataset(
       tiny(trained, tmp_path / "out", dataset_overrides={"data_seed": 9},
            allow_dataset_mismatch=True), configs)
   assert dataset["data_seed"] == 9
   with pytest.raises(ValueError, match="takes 32 px images"):
-    evaluate_lib.resolve_dataset(
+    evaluator.resolve_dataset(
         tiny(trained, tmp_path / "out", dataset_overrides={"image_size": 64},
              allow_dataset_mismatch=True), configs)
 
@@ -185,9 +191,9 @@ def test_chairs_models_get_figure_7_and_their_scores(tmp_path):
       tmp_path / "chairs", dataset="chairs", designated=("azimuth",),
       dataset_path=_chairs_folder(tmp_path / "manual"), ratio="1:0:0:1",
       data_dir=str(tmp_path / "tfds"))
-  train_lib.run(chairs, verbose=0)
+  trainer.run(chairs, verbose=0)
   out = tmp_path / "report"
-  metrics = evaluate_lib.run(tiny([tmp_path / "chairs"], out))
+  metrics = evaluator.run(tiny([tmp_path / "chairs"], out))
   scores = metrics["models"]["chairs"]["factors"]
   assert set(scores) == {"azimuth"} and scores["azimuth"]["latent"] == 0
   # Figure 7: unseen (test-split) chairs rotated by sweeping z1.
@@ -197,7 +203,7 @@ def test_chairs_models_get_figure_7_and_their_scores(tmp_path):
   assert "| chairs | azimuth | z1 |" in report
   assert "![chairs_sweep_azimuth.png](chairs_sweep_azimuth.png)" in report
   # What the binary prints: no novel views or factor-grid scores here.
-  line = evaluate_lib.summary_line("chairs", metrics["models"]["chairs"])
+  line = evaluator.summary_line("chairs", metrics["models"]["chairs"])
   assert line.startswith("chairs: MSE ") and "; azimuth R² " in line
   assert "novel-view" not in line and "DCI" not in line
 
@@ -205,11 +211,11 @@ def test_chairs_models_get_figure_7_and_their_scores(tmp_path):
 def test_models_of_different_labelled_sources_are_evaluated_apart(
     tmp_path, dsprites_npz):
   for name, designated in (("a", ("orientation",)), ("b", ("position_x",))):
-    train_lib.run(tiny_training(
+    trainer.run(tiny_training(
         tmp_path / name, dataset="npz", dataset_path=dsprites_npz,
         designated=designated, ratio="1:0:0:1", group_size=3,
         eval_groups_per_type=3), verbose=0)
   with pytest.raises(ValueError, match="evaluate them apart"):
-    evaluate_lib.run(tiny([tmp_path / "a", tmp_path / "b"],
-                          tmp_path / "report"))
+    evaluator.run(tiny([tmp_path / "a", tmp_path / "b"],
+                       tmp_path / "report"))
   assert not (tmp_path / "report").exists()

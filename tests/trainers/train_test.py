@@ -1,170 +1,19 @@
-"""Tests for trainers.train_lib / trainers.train: dry runs at tiny sizes."""
+"""Tests for the trainers.train binary: flags, exit codes, exports, and
+the paper's flagfile from nothing."""
 
 import glob
 import json
 import os
-import random
-import re
-import signal
 import subprocess
 import sys
 
-import numpy as np
-import PIL.Image
 import pytest
-import scipy.io
-import tensorflow as tf
 
-from dcign_tf import model as model_lib
-from dcign_tf import precision
-from dcign_tf.data import factors
-from dcign_tf.data import objects_dataset
-from dcign_tf.graphics import mesh as mesh_lib
-from trainers import train_lib
+# Each trains or exports a whole (tiny) model.
+pytestmark = pytest.mark.slow
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
-
-
-def tiny(model_dir, **overrides):
-  settings = dict(model_dir=str(model_dir), image_size=32, group_size=3,
-                  network="small", latent_size=6, ratio="1:1:1:1",
-                  train_steps=2, checkpoint_every=1, eval_groups_per_type=3,
-                  workers=1, sweep_faces=2, sweep_steps=3, grid_identities=2, grid_bins=2, metric_samples=40)
-  settings.update(overrides)
-  return train_lib.TrainConfig(**settings)
-
-
-def test_dry_run_writes_everything_and_a_rerun_resumes(tmp_path, capsys):
-  metrics = train_lib.run(tiny(tmp_path), verbose=0)
-  assert metrics["steps"] == 2
-  assert train_lib.read_config(str(tmp_path)) == tiny(tmp_path)
-  assert glob.glob(str(tmp_path / "checkpoints" / "ckpt-2*"))
-  assert glob.glob(str(tmp_path / "logs" / "**" / "events.out.tfevents.*"),
-                   recursive=True)
-  for factor in ("azimuth", "elevation", "light"):
-    assert (tmp_path / f"sweep_{factor}.png").exists()
-  with open(tmp_path / "metrics.json") as stream:
-    written = json.load(stream)
-  assert set(written["factors"]) == {"azimuth", "elevation", "light"}
-  assert written["factors"]["azimuth"]["latent"] == 0
-  assert 0 < written["test_mse_per_pixel"] < 1
-  for score in written["factors"].values():
-    assert -1 <= score["spearman"] <= 1 and score["r2"] <= 1
-  capsys.readouterr()
-  again = train_lib.run(tiny(tmp_path, train_steps=4), verbose=0)
-  assert "Resuming from" in capsys.readouterr().out
-  assert again["steps"] == 4
-
-
-def test_range_warmup_resumes_where_it_was(tmp_path, monkeypatch):
-  calls = []
-  original = train_lib.pipeline.live_dataset
-
-  def recording(*args, **kwargs):
-    calls.append(kwargs)
-    return original(*args, **kwargs)
-
-  monkeypatch.setattr(train_lib.pipeline, "live_dataset", recording)
-  start = factors.FactorRanges(azimuth=(-10, 10))
-  train_lib.run(tiny(tmp_path, range_warmup_steps=8, warmup_ranges=start),
-                verbose=0)
-  train_lib.run(tiny(tmp_path, range_warmup_steps=8, warmup_ranges=start,
-                     train_steps=4), verbose=0)
-  assert [c["first_step"] for c in calls] == [0, 2]
-  assert calls[1]["range_warmup"] == train_lib.pipeline.RangeWarmup(start, 8)
-
-
-def test_config_round_trips_through_json(tmp_path):
-  config = tiny(tmp_path, mirror_odd_factors=("azimuth",),
-                warmup_ranges=factors.FactorRanges(azimuth=(-20, 20)),
-                range_warmup_steps=3)
-  values = json.loads(json.dumps(train_lib.config_to_dict(config)))
-  assert train_lib.config_from_dict(values) == config
-  with pytest.raises(ValueError, match=r"Unknown training settings \['x'\]"):
-    train_lib.config_from_dict({**values, "x": 1})
-
-
-def test_vae_baseline_scores_its_most_varying_latents(tmp_path):
-  metrics = train_lib.run(tiny(tmp_path, training="vae"), verbose=0)
-  for score in metrics["factors"].values():
-    assert score["chosen_by"] == "largest within-group variance"
-
-
-@pytest.mark.parametrize("overrides,message", [
-    (dict(network="paper", image_size=64), "cannot be produced by decoder"),
-    (dict(latent_size=3), "latent_size must be >= 4"),
-    (dict(ratio="1:-1:1:1"), "negative"),
-    (dict(optimizer="sgd"), "Unknown optimizer 'sgd'"),
-    (dict(training="beta"), "Unknown training mode 'beta'"),
-    (dict(data="stream"), "Unknown data mode 'stream'"),
-    (dict(clamp_gradient="none"), "Unknown clamp gradient 'none'"),
-    (dict(clamp_target="median"), "Unknown clamp target 'median'; allowed: "
-     "group_mean, other_member"),
-    (dict(train_steps=3, checkpoint_every=2), "must be a multiple"),
-    (dict(image_size=16), r"image_size must be an integer in \[32, 256\]"),
-    (dict(range_warmup_steps=-1), "range_warmup_steps must be >= 0, got -1"),
-    (dict(mirror_odd_factors=("identity",)),
-     "A mirror does not negate 'identity'; allowed mirror_odd_factors: "
-     "azimuth, light"),
-    (dict(range_warmup_steps=5, data="prepared"), "needs live data"),
-    (dict(live_reuse=2, data="prepared"), "live_reuse=2 applies to live data"),
-    (dict(live_reuse=17), "from 1 to 16, got reuse=17"),
-    (dict(strategy="tpu"), "Unknown strategy 'tpu'; allowed: auto, one_device"),
-    (dict(mixed_precision="float16"), "float16 needs a GPU"),
-    (dict(mixed_precision="fp8"), "Unknown mixed precision 'fp8'"),
-    (dict(warmup_ranges=factors.FactorRanges(azimuth=(-100, 30))),
-     r"warm-up range of azimuth \[-100, 30\] leaves its full range "
-     r"\[-90, 90\]"),
-    (dict(warmup_ranges=factors.FactorRanges(light=(10, 10))),
-     "light range is the single value 10"),
-])
-def test_bad_settings_fail_before_training(tmp_path, overrides, message):
-  with pytest.raises(ValueError, match=message):
-    train_lib.run(tiny(tmp_path / "run", **overrides), verbose=0)
-  assert not (tmp_path / "run").exists()
-
-
-def test_refuses_a_model_dir_of_another_architecture(tmp_path):
-  train_lib.run(tiny(tmp_path), verbose=0)
-  before = sorted(os.listdir(tmp_path / "checkpoints"))
-  with pytest.raises(ValueError, match="different architecture.*latent_size: "
-                     "6 in model_dir, 8 asked"):
-    train_lib.run(tiny(tmp_path, latent_size=8), verbose=0)
-  assert sorted(os.listdir(tmp_path / "checkpoints")) == before
-
-
-def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(
-    tmp_path, monkeypatch):
-  original = model_lib.DCIGN.objective
-
-  def poisoned(self, data, sample=True, noise=None, loss_scale=1.0):
-    values, latents = original(self, data, sample, noise, loss_scale)
-    values = dict(values)
-    values["loss"] = tf.where(self.optimizer.iterations >= 3,
-                              tf.constant(np.nan, values["loss"].dtype),
-                              values["loss"])
-    return values, latents
-
-  monkeypatch.setattr(model_lib.DCIGN, "objective", poisoned)
-  with pytest.raises(train_lib.TrainingDiverged,
-                     match="NaN or Inf at step 4.*ckpt-2"):
-    train_lib.run(tiny(tmp_path, train_steps=6, checkpoint_every=2),
-                  verbose=0)
-  assert not glob.glob(str(tmp_path / "checkpoints" / "ckpt-4*"))
-  assert not (tmp_path / "metrics.json").exists()
-
-
-def test_forward_flops_of_the_paper_network(tmp_path):
-  config = tiny(tmp_path, network="paper", image_size=150, latent_size=200,
-                train_steps=12000, checkpoint_every=12000)
-  network = train_lib.validate(config)
-  # The paper network's forward pass is about 7.8 GFLOP per image; its
-  # decoder in phases does 7x7 stages with 16 taps per output, not 49.
-  assert train_lib.forward_flops_per_image(
-      network, phases=False) == pytest.approx(7.8e9, rel=0.1)
-  assert train_lib.forward_flops_per_image(network) == pytest.approx(
-      3.4e9, rel=0.05)
 
 
 @pytest.mark.parametrize("flag,message", [
@@ -193,8 +42,9 @@ _DIVERGING_BINARY = """
 import sys
 import numpy as np
 import tensorflow as tf
+from dcign_tf import cli
 from dcign_tf import model as model_lib
-from dcign_tf.data import factors
+from trainers import train
 original = model_lib.DCIGN.objective
 def poisoned(self, data, sample=True, noise=None, loss_scale=1.0):
   values, latents = original(self, data, sample, noise, loss_scale)
@@ -204,7 +54,6 @@ def poisoned(self, data, sample=True, noise=None, loss_scale=1.0):
                             values["loss"])
   return values, latents
 model_lib.DCIGN.objective = poisoned
-from trainers import cli, train
 sys.argv = ["train"] + sys.argv[1:]
 cli.run(train.main)
 """
@@ -267,12 +116,15 @@ _SIGTERM_AFTER_STEP_5 = """
 import os
 import signal
 import sys
-from trainers import cli, train, train_lib
-original = train_lib.run
+from dcign_tf import cli
+from dcign_tf import trainer
+from trainers import train
+original = trainer.run
 def send_sigterm(step):
   if step == 5:
     os.kill(os.getpid(), signal.SIGTERM)  # What a pre-empting scheduler sends.
-train_lib.run = lambda config: original(config, step_hooks=[send_sigterm])
+trainer.run = lambda config, **kwargs: original(
+    config, step_hooks=[send_sigterm], **kwargs)
 sys.argv = ["train"] + sys.argv[1:]
 cli.run(train.main)
 """
@@ -306,333 +158,6 @@ def test_sigterm_saves_a_checkpoint_and_a_rerun_resumes(tmp_path):
   assert glob.glob(str(tmp_path / "run" / "checkpoints" / "ckpt-8*"))
 
 
-_KILLABLE = r"""
-import os
-import random
-import signal
-import sys
-import threading
-from tensorflow.python.checkpoint import checkpoint_management
-from trainers import train_lib
-
-def die():
-  os.kill(os.getpid(), signal.SIGKILL)  # No handler, no clean-up.
-
-if __name__ == "__main__":
-  model_dir, how, at = sys.argv[1], sys.argv[2], int(sys.argv[3])
-  hooks = []
-  if how == "step":
-    hooks.append(lambda step: step == at and die())
-  elif how == "before_index":
-    # The checkpoint's files are written; the index still names the last.
-    record = checkpoint_management.CheckpointManager._record_state
-    def record_state(self):
-      if self._latest_checkpoint.endswith(f"ckpt-{at}"):
-        die()
-      record(self)
-    checkpoint_management.CheckpointManager._record_state = record_state
-  elif how == "mid_write":
-    # Killed at a random moment while TensorFlow writes the checkpoint.
-    write = train_lib.tf.train.Checkpoint._write
-    def timed_write(self, prefix, *args, **kwargs):
-      if prefix.endswith(f"ckpt-{at}"):
-        threading.Timer(random.uniform(0, 0.02), die).start()
-      return write(self, prefix, *args, **kwargs)
-    train_lib.tf.train.Checkpoint._write = timed_write
-  config = train_lib.TrainConfig(
-      model_dir=model_dir, image_size=32, group_size=3, latent_size=6,
-      ratio="1:1:1:1", train_steps=8, checkpoint_every=2, live_reuse=2,
-      eval_groups_per_type=3, workers=1, sweep_faces=1, sweep_steps=2,
-      kl_warmup_steps=4, grid_identities=2, grid_bins=2, metric_samples=40)
-  train_lib.run(config, verbose=0, step_hooks=hooks)
-"""
-
-
-def _killable_run(tmp_path, model_dir, how="none", at=0):
-  script = tmp_path / "killable.py"
-  script.write_text(_KILLABLE)
-  return subprocess.run(
-      [sys.executable, str(script), str(model_dir), how, str(at)], cwd=REPO,
-      env={**os.environ, "PYTHONPATH": REPO}, capture_output=True, text=True,
-      timeout=300, check=False)
-
-
-def _final_weights(model_dir):
-  reader = tf.train.load_checkpoint(str(model_dir / "checkpoints"))
-  return {name: reader.get_tensor(name)
-          for name in reader.get_variable_to_shape_map()
-          if name.startswith("model/")}
-
-
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
-  tmp_path = tmp_path_factory.mktemp("uninterrupted")
-  result = _killable_run(tmp_path, tmp_path / "run")
-  assert result.returncode == 0, result.stderr[-3000:]
-  return _final_weights(tmp_path / "run")
-
-
-def _assert_same_weights(weights, expected):
-  assert weights.keys() == expected.keys()
-  for name, value in expected.items():
-    # Same data, noise and optimizer state: only round-off may differ.
-    np.testing.assert_allclose(weights[name], value, rtol=1e-5, atol=1e-6,
-                               err_msg=name)
-
-
-def test_sigkill_at_a_random_step_resumes_to_the_same_weights(
-    tmp_path, uninterrupted):
-  step = random.randrange(3, 8)
-  killed = _killable_run(tmp_path, tmp_path / "run", "step", step)
-  assert killed.returncode == -signal.SIGKILL, (step, killed.stderr[-2000:])
-  resumed = _killable_run(tmp_path, tmp_path / "run")
-  assert resumed.returncode == 0, (step, resumed.stderr[-2000:])
-  last_saved = step // 2 * 2
-  assert f"ckpt-{last_saved} at step {last_saved}." in resumed.stdout, step
-  _assert_same_weights(_final_weights(tmp_path / "run"), uninterrupted)
-
-
-@pytest.mark.parametrize("how", ["before_index", "mid_write"])
-def test_sigkill_during_a_checkpoint_write_leaves_a_restorable_one(
-    tmp_path, uninterrupted, how):
-  killed = _killable_run(tmp_path, tmp_path / "run", how, 4)
-  assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
-  resumed = _killable_run(tmp_path, tmp_path / "run")
-  assert resumed.returncode == 0, resumed.stderr[-2000:]
-  assert re.search(r"Resuming from .*ckpt-[24] at step [24]\.",
-                   resumed.stdout), resumed.stdout
-  assert not glob.glob(str(tmp_path / "run" / "checkpoints" / "*_temp*"))
-  _assert_same_weights(_final_weights(tmp_path / "run"), uninterrupted)
-
-
-def test_a_damaged_latest_checkpoint_falls_back_to_the_one_before(tmp_path):
-  config = tiny(tmp_path)
-  network = train_lib.validate(config)
-  model, checkpoint, manager = train_lib.build_model(config, network)
-  first = [v.numpy() for v in model.trainable_variables]
-  manager.save(checkpoint_number=2)
-  for variable in model.trainable_variables:
-    variable.assign(variable + 1.0)
-  manager.save(checkpoint_number=4)
-  with open(manager.latest_checkpoint + ".data-00000-of-00001", "r+b") as f:
-    f.truncate(100)  # A copy cut short.
-  said = []
-  restored = train_lib.restore_latest(checkpoint, manager, say=said.append)
-  assert restored.endswith("ckpt-2")
-  assert "ckpt-4 cannot be restored" in said[0]
-  for variable, value in zip(model.trainable_variables, first):
-    np.testing.assert_array_equal(variable.numpy(), value)
-  with open(restored + ".index", "wb") as f:
-    f.write(b"garbage")
-  with pytest.raises(ValueError, match="No checkpoint in .* can be restored"):
-    train_lib.restore_latest(checkpoint, manager, say=said.append)
-
-
-@pytest.mark.skipif(
-    not precision.cpu_flags() & set(precision.BFLOAT16_CPU_FLAGS),
-    reason="this CPU has no bfloat16 instructions (the trainer refuses)")
-def test_bfloat16_and_xla_train_and_evaluate_in_float32(tmp_path):
-  metrics = train_lib.run(tiny(tmp_path, mixed_precision="bfloat16",
-                               jit_compile=True), verbose=0)
-  assert metrics["steps"] == 2 and 0 < metrics["test_mse_per_pixel"] < 1
-  config, model = train_lib.load_trained(str(tmp_path))
-  assert config.mixed_precision == "none"  # Evaluation and export.
-  assert model.encoder.stages[0].compute_dtype == "float32"
-
-
-@pytest.mark.parametrize("tf_config,message", [
-    (None, "needs the cluster in the TF_CONFIG environment variable"),
-    ("{not json", "TF_CONFIG is not valid JSON"),
-    ('{"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:1"]}, "task": '
-     '{"type": "worker", "index": 0}}', "TF_CONFIG names 127.0.0.1:1 twice"),
-])
-def test_a_bad_cluster_is_refused_before_anything_is_written(
-    tmp_path, monkeypatch, tf_config, message):
-  if tf_config is None:
-    monkeypatch.delenv("TF_CONFIG", raising=False)
-  else:
-    monkeypatch.setenv("TF_CONFIG", tf_config)
-  with pytest.raises(ValueError, match=message):
-    train_lib.run(tiny(tmp_path / "run", strategy="multi_worker"), verbose=0)
-  assert not (tmp_path / "run").exists()
-
-
-def _sphere_head(rows=6, cols=8):
-  vertices, triangles = mesh_lib.uv_sphere(rows=rows, cols=cols)
-  return vertices.astype(np.float64) * [0.8, 1.0, 0.9], triangles
-
-
-def _write_face_model(kind, folder):
-  """A tiny face model in each format users own, as its spec."""
-  rng = np.random.default_rng(0)
-  mean, triangles = _sphere_head()
-  modes = rng.normal(scale=0.05, size=(2,) + mean.shape)
-  folder.mkdir()
-  if kind == "npz":
-    path = folder / "model.npz"
-    np.savez(path, mean=mean, shape_basis=modes, triangles=triangles)
-    return f"npz:{path}"
-  if kind == "bfm":  # The Basel Face Model's 01_MorphableModel.mat keys.
-    path = folder / "01_MorphableModel.mat"
-    scipy.io.savemat(str(path), dict(
-        shapeMU=mean.reshape(-1, 1) * 1e5, shapePC=modes.reshape(2, -1).T,
-        shapeEV=np.array([[1.0], [0.5]]),
-        texMU=np.full((mean.size, 1), 150.0),
-        texPC=rng.normal(size=(mean.size, 1)), texEV=np.array([[1.0]]),
-        tl=(triangles + 1).astype(np.float64)))
-    return f"bfm:{path}"
-  # An OBJ blendshape folder: a neutral mesh and identity meshes.
-  def obj(vertices):
-    return "\n".join([f"v {x} {y} {z}" for x, y, z in vertices] +
-                     [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in triangles])
-  (folder / "generic_neutral_mesh.obj").write_text(obj(mean))
-  for index, mode in enumerate(modes):
-    (folder / f"identity{index:03d}.obj").write_text(obj(mean + mode))
-  return f"obj:{folder}"
-
-
-@pytest.mark.parametrize("kind", ["npz", "bfm", "obj"])
-def test_trains_on_a_face_model_the_user_owns(tmp_path, kind):
-  spec = _write_face_model(kind, tmp_path / "model")
-  metrics = train_lib.run(tiny(tmp_path / "run", face_model=spec),
-                          verbose=0)
-  assert metrics["steps"] == 2
-  assert train_lib.read_config(str(tmp_path / "run")).face_model == spec
-  # Groups are rendered from that model: two shape modes (and the BFM
-  # file's one albedo mode).
-  source = train_lib.group_source(tiny(tmp_path, face_model=spec))
-  assert source.model().identity_size == {"npz": 2, "bfm": 3, "obj": 2}[kind]
-
-
-def test_a_face_model_that_is_not_there_is_refused_before_training(tmp_path):
-  with pytest.raises(ValueError, match="missing.mat"):
-    train_lib.run(tiny(tmp_path / "run", face_model=f"bfm:{tmp_path}/"
-                       "missing.mat"), verbose=0)
-  assert not (tmp_path / "run").exists()
-
-
-def test_trains_and_scores_on_a_labelled_npz(tmp_path, dsprites_npz,
-                                             capsys):
-  metrics = train_lib.run(tiny(
-      tmp_path / "run", dataset="npz", dataset_path=dsprites_npz,
-      designated=("orientation", "position_x"), ratio="1:1:0:1"), verbose=0)
-  assert metrics["steps"] == 2 and metrics["dataset"] == "npz"
-  # 2 shapes x 3 positions for orientation groups, 2 x 4 for position
-  # groups, 4 x 3 (orientation, position) for intrinsic groups.
-  assert ("npz groups (usable combinations per type): train orientation: 6 "
-          "combinations, position_x: 8, intrinsic: 12") in capsys.readouterr(
-              ).out
-  # Scored under the dataset's own factor names, z1 and z2.
-  assert {name: s["latent"] for name, s in metrics["factors"].items()} == {
-      "orientation": 0, "position_x": 1}
-  assert sorted(os.path.basename(p) for p in metrics["sweeps"]) == [
-      "sweep_orientation.png", "sweep_position_x.png"]
-  with open(tmp_path / "run" / "architecture.json") as stream:
-    assert json.load(stream)["factor_latents"] == {"azimuth": [0],
-                                                  "elevation": [1]}
-
-
-@pytest.mark.parametrize("overrides,message", [
-    (dict(designated=("rotation",)), "no factor 'rotation'; its factors are "
-     "color, shape, scale, orientation, position_x, position_y"),
-    (dict(designated=()), "--designated needs 1 to 3"),
-    (dict(designated=("orientation",), ratio="1:0:0:1",
-          factor_names=("a", "b")), "6 columns|names"),
-    (dict(designated=("color",), ratio="1:0:0:1"),
-     "cannot form any 'color' group"),
-    (dict(dataset_path=None, designated=("shape",)), "needs --dataset_path"),
-    (dict(designated=("shape",), live_reuse=2),
-     "live_reuse=2 applies to the rendered faces"),
-])
-def test_bad_labelled_settings_fail_before_anything_is_written(
-    tmp_path, dsprites_npz, overrides, message):
-  settings = dict(dataset="npz", dataset_path=dsprites_npz, ratio="1:0:0:1")
-  settings.update(overrides)
-  with pytest.raises(ValueError, match=message):
-    train_lib.run(tiny(tmp_path / "run", **settings), verbose=0)
-  assert not (tmp_path / "run").exists()
-
-
-def test_trains_on_3d_chairs_from_the_manual_folder(tmp_path):
-  for chair in range(3):
-    renders = (tmp_path / "manual" / "rendered_chairs" / f"chair{chair}" /
-               "renders")
-    renders.mkdir(parents=True)
-    for azimuth in (0, 11, 22, 33):
-      for pitch in (20, 30):
-        pixels = np.full((40, 40, 3), 255, np.uint8)
-        pixels[10:30, 10 + azimuth // 11 * 3:20 + azimuth // 11 * 3] = (
-            60 * chair)
-        PIL.Image.fromarray(pixels).save(
-            renders / f"image_000_p{pitch:03d}_t{azimuth:03d}_r096.png")
-  metrics = train_lib.run(tiny(
-      tmp_path / "run", dataset="chairs", designated=("azimuth",),
-      dataset_path=str(tmp_path / "manual"), ratio="1:0:0:1",
-      data_dir=str(tmp_path / "tfds")), verbose=0)
-  assert metrics["steps"] == 2
-  assert set(metrics["factors"]) == {"azimuth"}
-
-
-def test_trains_on_a_folder_of_obj_objects(tmp_path):
-  # A box and a pyramid, in ShapeNet's one-folder-per-object layout.
-  box = [(x, y, z) for x in (-1, 1) for y in (-0.5, 0.5) for z in (-2, 2)]
-  box_faces = [(1, 2, 4, 3), (5, 7, 8, 6), (1, 5, 6, 2), (3, 4, 8, 7),
-               (1, 3, 7, 5), (2, 6, 8, 4)]
-  pyramid = [(-1, 0, -1), (1, 0, -1), (1, 0, 1), (-1, 0, 1), (0, 2, 0)]
-  pyramid_faces = [(1, 2, 3, 4), (1, 5, 2), (2, 5, 3), (3, 5, 4), (4, 5, 1)]
-  for name, vertices, faces in (("box", box, box_faces),
-                                ("pyramid", pyramid, pyramid_faces)):
-    folder = tmp_path / "objects" / name / "models"
-    folder.mkdir(parents=True)
-    (folder / "model_normalized.obj").write_text("\n".join(
-        [f"v {x} {y} {z}" for x, y, z in vertices] +
-        ["f " + " ".join(map(str, face)) for face in faces]) + "\n")
-  metrics = train_lib.run(tiny(
-      tmp_path / "run", dataset="objects", designated=("azimuth", "light"),
-      dataset_path=str(tmp_path / "objects"), ratio="1:1:0:1",
-      data_dir=str(tmp_path / "tfds"), object_azimuths=6,
-      object_elevations=(0.0, 25.0), object_lights=(-40.0, 40.0)), verbose=0)
-  assert metrics["steps"] == 2
-  assert set(metrics["factors"]) == {"azimuth", "light"}
-  # The views asked for: 2 objects x 6 azimuths x 2 elevations x 2 lights
-  # (one object per split; intrinsic groups vary the elevation).
-  builder = objects_dataset.builder(
-      dict(image_size=32, azimuths=6, elevations=(0.0, 25.0),
-           lights=(-40.0, 40.0)), data_dir=str(tmp_path / "tfds"))
-  assert builder.is_prepared()
-  assert sum(split.num_examples
-             for split in builder.info.splits.values()) == 48
-
-
-def test_trains_in_colour_on_a_colour_npz(tmp_path):
-  # Hue 3 x position 4, the square's colour set by the hue.
-  classes = np.array([(h, x) for h in range(3) for x in range(4)])
-  imgs = np.zeros((len(classes), 32, 32, 3), np.uint8)
-  for image, (hue, x) in zip(imgs, classes):
-    image[8:20, 4 + 6 * x:14 + 6 * x, hue] = 250
-  np.savez(tmp_path / "colour.npz", imgs=imgs, latents_classes=classes)
-  config = tiny(tmp_path / "run", dataset="npz", channels=3,
-                dataset_path=str(tmp_path / "colour.npz"),
-                factor_names=("hue", "position"), designated=("position",),
-                ratio="1:0:0:1")
-  metrics = train_lib.run(config, verbose=0)
-  assert metrics["steps"] == 2
-  with open(tmp_path / "run" / "architecture.json") as stream:
-    assert json.load(stream)["network"]["channels"] == 3
-  # The sweep sheet shows the colour images in gray.
-  assert PIL.Image.open(metrics["sweeps"][0]).mode == "L"
-
-
-@pytest.mark.parametrize("dataset", ["faces", "chairs", "objects"])
-def test_colour_is_refused_for_grayscale_sources(tmp_path, dataset):
-  with pytest.raises(ValueError, match=f"--dataset={dataset} renders "
-                     "grayscale images"):
-    train_lib.run(tiny(tmp_path / "run", dataset=dataset, channels=3,
-                       dataset_path=str(tmp_path), designated=("azimuth",)),
-                  verbose=0)
-  assert not (tmp_path / "run").exists()
-
-
 def test_paper_flagfile_prepares_trains_and_evaluates_from_nothing(tmp_path):
   # faces.flags on an empty data dir (a fresh machine), shrunk: it must
   # prepare the dataset, train, evaluate and write metrics.json.
@@ -662,17 +187,3 @@ def test_paper_flagfile_prepares_trains_and_evaluates_from_nothing(tmp_path):
   assert 0 < metrics["reconstruction_foreground"]["foreground_ssim"] <= 1
   assert 0 <= metrics["disentanglement"]["dci"]["disentanglement"] <= 1
   assert "identity top-1 within 45°" in result.stdout
-
-
-def test_cosine_learning_rate_decays_to_its_final_share():
-  schedule = train_lib.learning_rate_schedule(1e-3, "cosine", 100)
-  assert float(schedule(0)) == pytest.approx(1e-3)
-  # Half-way down the half cosine: (1 + alpha) / 2 of the peak.
-  assert float(schedule(50)) == pytest.approx(
-      1e-3 * (1 + train_lib.COSINE_FINAL_SHARE) / 2, rel=1e-5)
-  assert float(schedule(100)) == pytest.approx(
-      1e-3 * train_lib.COSINE_FINAL_SHARE, rel=1e-5)
-  assert train_lib.learning_rate_schedule(1e-3) == 1e-3
-  with pytest.raises(ValueError, match="Unknown learning rate schedule "
-                     "'step'; allowed: constant, cosine"):
-    train_lib.learning_rate_schedule(1e-3, "step", 100)

@@ -29,10 +29,12 @@ import numpy as np
 import tensorflow as tf
 
 from dcign_tf import configs
+from dcign_tf import flops
+from dcign_tf import task
+from dcign_tf import train_config as train_config_lib
 from dcign_tf import training
 from dcign_tf.data import faces_dataset
 from dcign_tf.data import pipeline
-from trainers import train_lib
 
 PRESETS = {
     "paper": dict(network="paper", image_size=150, latent_size=200),
@@ -49,7 +51,7 @@ VARIANTS = {"float32": ("none", False, True), "xla": ("none", True, True),
             "float32-direct": ("none", False, False),
             "bfloat16-direct": ("bfloat16", False, False)}
 MATMUL_SIZE = 4096
-# Targets of the speed issue.
+# The speed targets the benchmark is held to.
 CPU_MATMUL_SHARE = 0.80
 QUICK_RSS_BYTES = 4 * 2**30
 PAPER_RSS_BYTES = 10 * 2**30
@@ -74,7 +76,7 @@ def training_flops_per_image(network: configs.NetworkConfig,
   """FLOPs of one image's training step: the forward pass, the gradient
   with respect to every layer's weights (as many again) and to every
   layer's input but the first (as many again, less the first layer's)."""
-  return 3.0 * train_lib.forward_flops_per_image(network, phases) - (
+  return 3.0 * flops.forward_flops_per_image(network, phases) - (
       first_layer_flops(network))
 
 
@@ -101,7 +103,7 @@ def matmul_rate(dtype=tf.float32, size: int = MATMUL_SIZE,
 def _config(preset: str, variant: str, model_dir: str, **overrides):
   mixed, jit, phases = VARIANTS[variant]
   values = PRESETS[preset]
-  return train_lib.TrainConfig(
+  return train_config_lib.TrainConfig(
       model_dir=model_dir, image_size=values["image_size"],
       network=values["network"], latent_size=values["latent_size"],
       group_size=GROUP_SIZE, groups_per_batch=1, mixed_precision=mixed,
@@ -116,12 +118,12 @@ def step_time(preset: str, variant: str, steps: int = 3,
   fastest call, so the share errs low)."""
   with tempfile.TemporaryDirectory() as model_dir:
     config = _config(preset, variant, model_dir)
-    network = train_lib.validate(config)
+    network = train_config_lib.validate(config)
     strategy = tf.distribute.OneDeviceStrategy(
         "/gpu:0" if tf.config.list_physical_devices("GPU") else "/cpu:0")
     keras.utils.set_random_seed(seed)
     with strategy.scope():
-      model, _, _ = train_lib.build_model(config, network)
+      model, _, _ = task.build_model(config, network)
     rng = np.random.default_rng(seed)
     size = network.image_size
     batch = {"images": tf.constant(rng.uniform(
@@ -217,7 +219,7 @@ def peak_tree_rss(command, env=None, cwd=None, poll_seconds: float = 0.25,
 
 
 def verdicts(rows, inputs, peaks, quick_rss, on_gpu: bool):
-  """One line per target of the speed issue, ending PASS, MISS or, where
+  """One line per speed target, ending PASS, MISS or, where
   this machine cannot measure it, NOT MEASURED."""
   lines = []
   paper = [r for r in rows if r["preset"] == "paper"]

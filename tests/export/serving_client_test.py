@@ -1,4 +1,4 @@
-"""Tests for export.client: the requests it builds go through stand-ins of
+"""Tests for dcign_tf.serving_client: the requests it builds go through stand-ins of
 TF Serving's REST and gRPC APIs (tests/export/conftest.py) into the real
 SavedModels, and the replies it parses match the model."""
 
@@ -12,7 +12,7 @@ from PIL import Image
 from dcign_tf import configs
 from dcign_tf import model as model_lib
 from dcign_tf import serving
-from export import client
+from dcign_tf import serving_client
 
 NETWORK = configs.NetworkConfig(
     image_size=16, latent_size=5, encoder_filters=(4, 4),
@@ -44,41 +44,41 @@ def _png(image):
 
 def test_rest_bodies_follow_the_two_forms():
   latents = np.arange(6, dtype=np.float32).reshape(2, 3)
-  rows = client.rest_body({"latents": latents})
+  rows = serving_client.rest_body({"latents": latents})
   assert rows == {"instances": [{"latents": [0.0, 1.0, 2.0]},
                                 {"latents": [3.0, 4.0, 5.0]}]}
-  columns = client.rest_body({"latents": latents}, form="inputs",
-                             signature_name="serving_default")
+  columns = serving_client.rest_body({"latents": latents}, form="inputs",
+                                     signature_name="serving_default")
   assert columns == {"signature_name": "serving_default",
                      "inputs": {"latents": latents.tolist()}}
-  blobs = client.rest_body({"image_bytes": [b"\x89PNG", b"\xff\xd8"]})
+  blobs = serving_client.rest_body({"image_bytes": [b"\x89PNG", b"\xff\xd8"]})
   assert blobs["instances"][1] == {"image_bytes": {
       "b64": base64.b64encode(b"\xff\xd8").decode()}}
   with pytest.raises(ValueError, match="Unknown REST form 'rows'"):
-    client.rest_body({"latents": latents}, form="rows")
+    serving_client.rest_body({"latents": latents}, form="rows")
   with pytest.raises(ValueError, match="same batch size"):
-    client.rest_body({"a": latents, "b": latents[:1]})
+    serving_client.rest_body({"a": latents, "b": latents[:1]})
 
 
 def test_rest_urls_and_reply_parsing():
-  assert client.rest_url("localhost:8501", "decoder") == (
+  assert serving_client.rest_url("localhost:8501", "decoder") == (
       "http://localhost:8501/v1/models/decoder:predict")
-  assert client.rest_url("https://host/", "encoder", 3) == (
+  assert serving_client.rest_url("https://host/", "encoder", 3) == (
       "https://host/v1/models/encoder/versions/3:predict")
-  rows = client.parse_rest_reply({"predictions": [
+  rows = serving_client.parse_rest_reply({"predictions": [
       {"mean": [1, 2], "stddev": [3, 4]}, {"mean": [5, 6], "stddev": [7, 8]}]})
   np.testing.assert_array_equal(rows["mean"], [[1, 2], [5, 6]])
-  columns = client.parse_rest_reply({"outputs": {"images": [[0.5]]}})
+  columns = serving_client.parse_rest_reply({"outputs": {"images": [[0.5]]}})
   np.testing.assert_array_equal(columns["images"], [[0.5]])
   with pytest.raises(ValueError, match="refused the request: bad shape"):
-    client.parse_rest_reply({"error": "bad shape"})
+    serving_client.parse_rest_reply({"error": "bad shape"})
 
 
-@pytest.mark.parametrize("form", client.REST_FORMS)
+@pytest.mark.parametrize("form", serving_client.REST_FORMS)
 def test_rest_client_against_the_rest_api(export_dir, rest_server, form):
   root, model = export_dir
   images = _images()
-  rest = client.RestClient(rest_server(root), form=form)
+  rest = serving_client.RestClient(rest_server(root), form=form)
   encoded = rest.encode(images)
   loc, log_variance = (np.asarray(t) for t in model.encoder(images))
   np.testing.assert_allclose(encoded["mean"], loc, atol=1e-5)
@@ -98,28 +98,28 @@ def test_rest_client_sends_image_files_as_b64(export_dir, rest_server,
   for i, image in enumerate(images):
     paths.append(tmp_path / f"face{i}.png")
     paths[-1].write_bytes(_png(image))
-  encoded = client.RestClient(rest_server(root)).encode_image_files(paths)
+  encoded = serving_client.RestClient(rest_server(root)).encode_image_files(paths)
   np.testing.assert_allclose(encoded["mean"],
                              np.asarray(model.encoder(images)[0]), atol=1e-5)
 
 
 def test_rest_client_reports_refusals(export_dir, rest_server):
-  rest = client.RestClient(rest_server(export_dir[0]))
+  rest = serving_client.RestClient(rest_server(export_dir[0]))
   with pytest.raises(ValueError, match=r"(?s)answered 400: .*not compatible"):
     rest.render(np.zeros((1, 4), np.float32))
   with pytest.raises(ValueError, match="Cannot reach TF Serving"):
-    client.RestClient("127.0.0.1:9", timeout=5).render(np.zeros((1, 5)))
+    serving_client.RestClient("127.0.0.1:9", timeout=5).render(np.zeros((1, 5)))
 
 
 def test_grpc_requests_carry_the_tensors():
-  request = client.grpc_request("encoder", {"image_bytes": [b"a", b"bc"]},
-                                "encode_image_bytes", version=2)
+  request = serving_client.grpc_request("encoder", {"image_bytes": [b"a", b"bc"]},
+                                        "encode_image_bytes", version=2)
   assert request.model_spec.name == "encoder"
   assert request.model_spec.signature_name == "encode_image_bytes"
   assert request.model_spec.version.value == 2
   assert list(request.inputs["image_bytes"].string_val) == [b"a", b"bc"]
   latents = np.ones((2, 5), np.float32)
-  proto = client.grpc_request("decoder", {"latents": latents}).inputs[
+  proto = serving_client.grpc_request("decoder", {"latents": latents}).inputs[
       "latents"]
   assert [d.size for d in proto.tensor_shape.dim] == [2, 5]
 
@@ -128,7 +128,7 @@ def test_grpc_client_against_a_prediction_service(export_dir, grpc_server,
                                                   tmp_path):
   root, model = export_dir
   images = _images(2)
-  stub = client.GrpcClient(grpc_server(root))
+  stub = serving_client.GrpcClient(grpc_server(root))
   try:
     encoded = stub.encode(images)
     loc = np.asarray(model.encoder(images)[0])

@@ -16,8 +16,8 @@ import numpy as np
 from PIL import Image
 
 from dcign_tf import serving
+from dcign_tf import serving_client
 from dcign_tf.data import factors
-from export import client as client_lib
 
 FACTORS = factors.FACTORS
 METADATA = os.path.join("assets", serving.METADATA_FILE)
@@ -38,7 +38,7 @@ def latest_version(export_dir: str) -> int:
 def read_metadata(export_dir: str, version: Optional[int] = None) -> tuple:
   """(version, metadata) of an export (default: the latest version)."""
   version = latest_version(export_dir) if version is None else int(version)
-  path = os.path.join(export_dir, client_lib.ENCODER, str(version), METADATA)
+  path = os.path.join(export_dir, serving_client.ENCODER, str(version), METADATA)
   if not os.path.exists(path):
     raise ValueError(f"No export version {version} with metadata under "
                      f"{export_dir} ({path} is missing).")
@@ -98,8 +98,8 @@ class SavedModelBackend:
     self._tf = tf
     load = lambda name: tf.saved_model.load(
         os.path.join(export_dir, name, str(version)))
-    self.encoder, self.decoder = load(client_lib.ENCODER), load(
-        client_lib.DECODER)
+    self.encoder, self.decoder = load(serving_client.ENCODER), load(
+        serving_client.DECODER)
 
   def encode(self, data: bytes) -> np.ndarray:
     signature = self.encoder.signatures["encode_image_bytes"]
@@ -122,7 +122,7 @@ class TfliteBackend:
                        f"{', '.join(tflite.QUANTIZATIONS)}.")
     self.image_size = image_size
     runners = {}
-    for name in (client_lib.ENCODER, client_lib.DECODER):
+    for name in (serving_client.ENCODER, serving_client.DECODER):
       path = os.path.join(export_dir, "tflite",
                           f"{name}_v{version}_{quantize}.tflite")
       if not os.path.exists(path):
@@ -131,8 +131,8 @@ class TfliteBackend:
             f"export.tflite --saved_model={export_dir}/{name}/{version} "
             f"--quantize={quantize}")
       runners[name] = tflite.Runner(open(path, "rb").read(), num_threads)
-    self.encoder, self.decoder = (runners[client_lib.ENCODER],
-                                  runners[client_lib.DECODER])
+    self.encoder, self.decoder = (runners[serving_client.ENCODER],
+                                  runners[serving_client.DECODER])
 
   def encode(self, data: bytes) -> np.ndarray:
     return self.encoder(image_array(data, self.image_size))["mean"]
@@ -145,10 +145,10 @@ class RestBackend:
   """A TF Serving REST endpoint serving the export."""
 
   def __init__(self, server: str, version: Optional[int] = None):
-    self.client = client_lib.RestClient(server, version=version)
+    self.client = serving_client.RestClient(server, version=version)
 
   def encode(self, data: bytes) -> np.ndarray:
-    return self.client.predict(client_lib.ENCODER, {"image_bytes": [data]},
+    return self.client.predict(serving_client.ENCODER, {"image_bytes": [data]},
                                "encode_image_bytes")["mean"]
 
   def render(self, latents: np.ndarray) -> np.ndarray:

@@ -19,13 +19,14 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
+from dcign_tf import evaluator
 from dcign_tf import serving
+from dcign_tf import task
 from dcign_tf import tflite
-from dcign_tf.data import factors
+from dcign_tf import train_config as train_config_lib
 from dcign_tf.data import faces_dataset
+from dcign_tf.data import factors
 from dcign_tf.data import groups
-from trainers import evaluate_lib
-from trainers import train_lib
 
 TFLITE_FOLDER = "tflite"
 
@@ -78,7 +79,7 @@ def _source(model: ExportedModel) -> groups.GroupSource:
   if dataset is None:
     raise ValueError(f"{model.path} does not record its dataset; export the "
                      "model again to convert it.")
-  return evaluate_lib.source_of(dataset)
+  return evaluator.source_of(dataset)
 
 
 def rendered_images(model: ExportedModel, split: str, count: int,
@@ -89,7 +90,7 @@ def rendered_images(model: ExportedModel, split: str, count: int,
   if dataset.get("dataset", "faces") != "faces":
     settings = {key: tuple(v) if isinstance(v, list) else v
                 for key, v in dataset.items()}
-    labelled = train_lib.labelled_source(train_lib.TrainConfig(
+    labelled = task.labelled_source(train_config_lib.TrainConfig(
         model_dir="", **settings))
     images = (labelled.train_images if split == "train"
               else labelled.test_images)
@@ -99,7 +100,7 @@ def rendered_images(model: ExportedModel, split: str, count: int,
   per_type = max(1, math.ceil(count / (len(factors.GroupType) *
                                        source.group_size)))
   with faces_dataset.worker_pool(workers or None) as pool:
-    data = evaluate_lib.render_groups(source, split, per_type, pool)
+    data = evaluator.render_groups(source, split, per_type, pool)
   images = data["images"]
   order = np.random.default_rng(0).permutation(len(images))[:count]
   return images[np.sort(order)]

@@ -160,7 +160,7 @@ HEADER = (f"{'size':>6} {'model':<8} {'runtime':<15} {'thr':>3}"
 
 
 def verdicts(rows: list) -> list:
-  """The issue's targets, one line each, for every size measured."""
+  """The export targets, one line each, for every size measured."""
   lines = []
   for size in sorted({row.size for row in rows}):
     pick = {(r.model, r.runtime, r.threads): r for r in rows

@@ -14,13 +14,15 @@ import os
 import shutil
 from typing import Optional
 
+from dcign_tf import atomic_files
 from dcign_tf import evaluation
+from dcign_tf import evaluator
 from dcign_tf import serving
-from dcign_tf.data import factors
+from dcign_tf import sweeps
+from dcign_tf import task
 from dcign_tf.data import faces_dataset
+from dcign_tf.data import factors
 from dcign_tf.data import sources
-from trainers import evaluate_lib
-from trainers import train_lib
 
 SOURCE_FILE = "dcign_export.json"
 MODELS_CONFIG_FILE = "models.config"
@@ -69,9 +71,9 @@ def metadata(config, model, calibrations: dict) -> dict:
 
 def dataset_record(config) -> dict:
   """The training data's settings: the faces' dataset dict, or what
-  `train_lib.labelled_source` needs to read a labelled source again."""
+  `task.labelled_source` needs to read a labelled source again."""
   if config.dataset == "faces":
-    return evaluate_lib.dataset_of(config)
+    return evaluator.dataset_of(config)
   return {key: getattr(config, key) for key in LABELLED_SETTINGS}
 
 
@@ -89,23 +91,23 @@ def fit_calibrations(config, model, groups_per_type: int = 40,
   "degrees" are the factor's label classes, and factors go by the
   dataset's names."""
   if config.dataset != "faces":
-    data = sources.evaluation_groups(train_lib.labelled_source(config),
+    data = sources.evaluation_groups(task.labelled_source(config),
                                      groups_per_type, config.seed, "train")
   else:
-    source = evaluate_lib.source_of(evaluate_lib.dataset_of(config))
+    source = evaluator.source_of(evaluator.dataset_of(config))
     with faces_dataset.worker_pool(workers or None) as pool:
-      data = evaluate_lib.render_groups(source, "train", groups_per_type,
-                                        pool)
-  functions = evaluate_lib.ModelFunctions(model)
+      data = evaluator.render_groups(source, "train", groups_per_type,
+                                     pool)
+  functions = evaluator.ModelFunctions(model)
   codes = functions.encode(data["images"])
   scores = {}
   if config.training != "dcign":  # Only an entangled model needs them.
     scores = evaluation.factor_scores(
         codes, data["group_type"], data["group_id"],
         {f: data[f] for f in factors.FACTORS})
-  latents = evaluate_lib.factor_latent_map(config, model, scores)
-  fitted = evaluate_lib.calibrations(functions, data, latents, codes)
-  names = train_lib.factor_display_names(config)
+  latents = evaluator.factor_latent_map(config, model, scores)
+  fitted = evaluator.calibrations(functions, data, latents, codes)
+  names = sweeps.factor_display_names(config)
   return {names[slot]: calibration for slot, calibration in fitted.items()}
 
 
@@ -114,7 +116,7 @@ def export(model_dir: str, export_dir: str, version: Optional[int] = None,
   """Exports encoder and decoder; returns {"encoder": path, "decoder": path,
   "models_config": path}."""
   check_export_dir(model_dir, export_dir)
-  config, model = train_lib.load_trained(model_dir)
+  config, model = task.load_trained(model_dir)
   bases = {name: os.path.join(export_dir, name)
            for name in (serving.ENCODER, serving.DECODER)}
   if version is None:
@@ -127,7 +129,7 @@ def export(model_dir: str, export_dir: str, version: Optional[int] = None,
   encoder = serving.EncoderModule(model)
   decoder = serving.DecoderModule(model)
   os.makedirs(export_dir, exist_ok=True)
-  train_lib.write_json_atomically(
+  atomic_files.write_json_atomically(
       os.path.join(export_dir, SOURCE_FILE),
       {"model_dir": os.path.abspath(model_dir)})
   # Both are staged before either is published, so the two renames are

@@ -1,0 +1,249 @@
+"""The task: what every binary needs of a run, given its `TrainConfig`.
+
+Build the model, restore a trained one from its model dir, build the
+training and evaluation inputs of its data source, and score it. The
+binaries in trainers/ and export/ reach models and data only through
+here, so "rendered faces or a labelled dataset" is decided in one place.
+"""
+
+import dataclasses
+import json
+import os
+from typing import Optional
+
+import numpy as np
+import tensorflow as tf
+import tqdm
+
+from dcign_tf import configs
+from dcign_tf import distribution
+from dcign_tf import evaluation
+from dcign_tf import faces_evaluation
+from dcign_tf import model as model_lib
+from dcign_tf import model_dir as model_dir_lib
+from dcign_tf import optimizers
+from dcign_tf import precision
+from dcign_tf import train_config as train_config_lib
+from dcign_tf.data import faces_dataset
+from dcign_tf.data import factors
+from dcign_tf.data import groups
+from dcign_tf.data import pipeline
+from dcign_tf.data import sources
+
+TrainConfig = train_config_lib.TrainConfig
+
+
+def strategy(name: str = "auto"):
+  """The tf.distribute strategy `name` (see dcign_tf.distribution)."""
+  return distribution.make_strategy(name)
+
+
+def group_source(config: TrainConfig) -> groups.GroupSource:
+  return groups.GroupSource(face_model=config.face_model,
+                            image_size=config.image_size,
+                            group_size=config.group_size, ranges=config.ranges,
+                            seed=config.data_seed)
+
+
+def dataset_builder(config: TrainConfig):
+  dataset_config = faces_dataset.make_config(
+      image_size=config.image_size, group_size=config.group_size,
+      train_groups_per_type=config.train_groups_per_type,
+      test_groups_per_type=config.test_groups_per_type,
+      face_model=config.face_model, ranges=config.ranges,
+      seed=config.data_seed)
+  return faces_dataset.builder(dataset_config, config.data_dir,
+                               num_workers=config.workers or None)
+
+
+def range_warmup(config: TrainConfig) -> Optional[pipeline.RangeWarmup]:
+  if not config.range_warmup_steps:
+    return None
+  return pipeline.RangeWarmup(config.warmup_ranges or config.ranges,
+                              config.range_warmup_steps)
+
+
+def labelled_source(config: TrainConfig) -> Optional[sources.LabelledSource]:
+  """The labelled source of a run (None for the rendered faces), read and
+  checked against the ratio."""
+  if config.dataset == "faces":
+    return None
+  return sources.load(config.dataset, config.dataset_path, config.designated,
+                      config.image_size, config.group_size,
+                      config.factor_names, config.data_dir, config.ratio,
+                      channels=config.channels, render_grid=dict(
+                          azimuths=config.object_azimuths,
+                          elevations=config.object_elevations,
+                          lights=config.object_lights,
+                          up_axis=config.object_up_axis))
+
+
+def train_dataset(config: TrainConfig, first_step: int = 0,
+                  sharding: pipeline.Sharding = pipeline.Sharding(),
+                  source: Optional[sources.LabelledSource] = None):
+  """Grouped training batches from `first_step` on: batch n is the same
+  whether a run started at 0 or resumed at n (so a resumed run trains on
+  what an uninterrupted one would). Each element is one replica's share
+  of the global batch (see `pipeline.Sharding`)."""
+  if source is not None:
+    return pipeline.labelled_dataset(
+        source.train_images, source.train_groups,
+        source.weights(config.ratio), config.groups_per_batch,
+        seed=config.seed, first_step=first_step, sharding=sharding,
+        slots=source.slots)
+  if config.data == "prepared":
+    builder = dataset_builder(config)
+    if not builder.is_prepared():
+      builder.download_and_prepare()
+    return pipeline.prepared_dataset(builder, "train", config.ratio,
+                                     config.groups_per_batch,
+                                     seed=config.seed, first_step=first_step,
+                                     sharding=sharding)
+  workers = config.workers or max(1, (os.cpu_count() or 2) // 2)
+  return pipeline.live_dataset(group_source(config), config.ratio,
+                               config.groups_per_batch, seed=config.seed,
+                               num_workers=workers,
+                               range_warmup=range_warmup(config),
+                               first_step=first_step,
+                               reuse=config.live_reuse, sharding=sharding)
+
+
+def evaluation_groups(config: TrainConfig,
+                      source: Optional[sources.LabelledSource] = None) -> dict:
+  """Test groups as NumPy arrays: images [M, S, S, 1] float, group_type [M],
+  group_id [M] and the true factors [M], `eval_groups_per_type` per type."""
+  if source is not None:
+    return sources.evaluation_groups(source, config.eval_groups_per_type,
+                                     config.seed)
+  # Rendered whether the training data is live or prepared: a GroupSource
+  # decides every pixel of a group, so these are the prepared test split's
+  # groups, with the foreground coverage that the prepared data lacks.
+  with faces_dataset.worker_pool(config.workers or None) as pool:
+    return faces_evaluation.render_groups(
+        group_source(config), "test", config.eval_groups_per_type, pool,
+        with_coverage=True)
+
+
+def evaluation_sizes(config: TrainConfig) -> faces_evaluation.EvaluationSizes:
+  """The final evaluation's sizes: calibration and retrieval groups scale
+  with the test groups; the grid and metric samples are the config's."""
+  return faces_evaluation.EvaluationSizes(
+      eval_groups_per_type=config.eval_groups_per_type,
+      calibration_groups_per_type=config.eval_groups_per_type,
+      retrieval_groups=min(10, config.eval_groups_per_type),
+      grid_identities=config.grid_identities, grid_bins=config.grid_bins,
+      metric_train=config.metric_samples,
+      metric_test=max(1, config.metric_samples // 2),
+      variance_estimate=config.metric_samples, seed=config.seed,
+      metrics=faces_evaluation.TRAINER_METRICS)
+
+
+def faces_evaluation_data(config: TrainConfig, test: dict) -> dict:
+  """`faces_evaluation.render_data` at the trainer's sizes, reusing the
+  test groups already rendered."""
+  sizes = dataclasses.replace(evaluation_sizes(config),
+                              eval_groups_per_type=0)
+  with tqdm.tqdm(total=faces_evaluation.render_tasks(sizes),
+                 desc="rendering evaluation data", unit="task",
+                 disable=None) as bar:
+    with faces_dataset.worker_pool(config.workers or None) as pool:
+      data = faces_evaluation.render_data(group_source(config), sizes, pool,
+                                          bar.update)
+  data["test"] = test
+  return data
+
+
+def encode_all(model, images, batch_size=256) -> np.ndarray:
+  return np.concatenate([
+      model.encode(images[i:i + batch_size]).mean().numpy()
+      for i in range(0, len(images), batch_size)])
+
+
+def evaluate(model, config: TrainConfig, data: dict) -> dict:
+  """Test reconstruction MSE and, per extrinsic factor, the latent that
+  carries it with its Spearman correlation and binned R^2."""
+  # Direct calls, not model.predict: under MultiWorkerMirroredStrategy
+  # predict would wait for the other workers, which do not evaluate.
+  reconstructions = np.concatenate([
+      model(data["images"][i:i + 256]).numpy()
+      for i in range(0, len(data["images"]), 256)])
+  mse = float(np.mean((reconstructions - data["images"]) ** 2))
+  codes = encode_all(model, data["images"])
+  designated = (model.factor_latents if config.training == "dcign" else None)
+  scores = evaluation.factor_scores(
+      codes, data["group_type"], data["group_id"],
+      {name: data[name] for name in factors.FACTORS if name in data},
+      designated)
+  return {"test_mse_per_pixel": mse, "factors": scores,
+          "test_images": int(len(codes))}, codes
+
+
+def build_model(config: TrainConfig, network: configs.NetworkConfig,
+                checkpoint_dir: Optional[str] = None):
+  """The model with every variable created, its tf.train.Checkpoint and
+  CheckpointManager over `checkpoint_dir` (default model_dir/checkpoints).
+  Call inside a strategy scope."""
+  policy = precision.check_supported(
+      config.mixed_precision, len(tf.config.list_physical_devices("GPU")))
+  with precision.policy_scope(policy):
+    model = model_lib.DCIGN(network, training=config.training,
+                            factor_latents=train_config_lib.factor_latents(
+                                config),
+                            invariance_scale=config.invariance_scale,
+                            beta=config.beta,
+                            likelihood=config.likelihood,
+                            clamp_gradient=config.clamp_gradient,
+                            clamp_target=config.clamp_target,
+                            pixel_stddev=config.pixel_stddev,
+                            kl_warmup_steps=config.kl_warmup_steps,
+                            mirror_odd_factors=config.mirror_odd_factors,
+                            decoder_phases=config.decoder_phases,
+                            seed=config.seed)
+    # Keras wraps the optimizer in a LossScaleOptimizer under mixed_float16.
+    model.compile(optimizer=optimizers.make_optimizer(
+        config.optimizer, optimizers.learning_rate_schedule(
+            config.learning_rate, config.learning_rate_schedule,
+            config.train_steps)))
+    model.build_for_images()
+  model.optimizer.build(model.trainable_variables)
+  checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
+  manager = tf.train.CheckpointManager(
+      checkpoint,
+      checkpoint_dir or model_dir_lib.checkpoint_directory(config.model_dir),
+      max_to_keep=3)
+  return model, checkpoint, manager
+
+
+def load_trained(model_dir: str):
+  """(config, model) of a trained model dir, from its latest checkpoint.
+
+  Raises ValueError when the dir has no config or checkpoint, or when its
+  checkpoint does not fit the architecture its config describes.
+  """
+  config = model_dir_lib.read_config(model_dir)
+  network = train_config_lib.validate(config)
+  path = os.path.join(model_dir, model_dir_lib.ARCHITECTURE_FILE)
+  if os.path.exists(path):
+    with open(path) as stream:
+      recorded = json.load(stream)
+    if recorded != model_dir_lib.architecture(config, network):
+      raise ValueError(f"--model_dir={model_dir}: its "
+                       f"{model_dir_lib.ARCHITECTURE_FILE} "
+                       f"does not match its {model_dir_lib.CONFIG_FILE}.")
+  # Evaluation and export run in float32 whatever the training precision.
+  config = dataclasses.replace(config, mixed_precision="none")
+  with strategy().scope():
+    model, checkpoint, manager = build_model(config, network)
+    if not manager.latest_checkpoint:
+      raise ValueError(f"--model_dir={model_dir} holds no checkpoint; train "
+                       "it first with trainers.train.")
+    try:
+      checkpoint.restore(manager.latest_checkpoint
+                         ).assert_existing_objects_matched()
+    except (ValueError, AssertionError, tf.errors.OpError) as error:
+      first_line = str(error).strip().splitlines()[0]
+      raise ValueError(
+          f"The checkpoint {manager.latest_checkpoint} does not fit the "
+          f"architecture in {model_dir}/{model_dir_lib.CONFIG_FILE}: "
+          f"{first_line}") from None
+  return config, model
