@@ -36,3 +36,22 @@ def publish_folder(output_dir: str, fill, prefix: str = ".staging-"):
     if os.path.exists(staging):
       shutil.rmtree(staging)
   return result
+
+
+def check_output_file(path: str, flag: str):
+  """Refuses, before any work, an output file that could not be written:
+  the path is a folder, or its folder cannot be created (a file stands
+  where a folder is needed, or the nearest existing folder is not
+  writable)."""
+  absolute = os.path.abspath(path)
+  if os.path.isdir(absolute):
+    raise ValueError(f"--{flag}={path} is a folder; give a file path.")
+  folder = os.path.dirname(absolute)
+  existing = folder
+  while not os.path.exists(existing):
+    existing = os.path.dirname(existing)
+  if not os.path.isdir(existing):
+    raise ValueError(f"--{flag}={path}: its folder cannot be created, "
+                     f"{existing} is a file.")
+  if not os.access(existing, os.W_OK | os.X_OK):
+    raise ValueError(f"--{flag}={path}: {existing} is not writable.")

@@ -28,9 +28,9 @@ from dcign_tf import model_dir as model_dir_lib
 from dcign_tf import sweeps
 from dcign_tf import task
 from dcign_tf import train_config as train_config_lib
-from dcign_tf.data import faces_dataset
 from dcign_tf.data import factor_grid
 from dcign_tf.data import factors
+from dcign_tf.data import render_pool
 from dcign_tf.data import sources
 
 REPORT_FILE = "report.md"
@@ -183,7 +183,7 @@ def run(config: EvaluateConfig) -> dict:
   with tqdm.tqdm(total=faces_evaluation.render_tasks(config),
                  desc="rendering", unit="task",
                  disable=not config.progress) as bar:
-    with faces_dataset.worker_pool(config.workers or None) as pool:
+    with render_pool.worker_pool(config.workers or None) as pool:
       data = faces_evaluation.render_data(source, config, pool, bar.update)
   data.update(dataset=dataset, groups_per_type=config.eval_groups_per_type)
   data["grid_shape"] = "x".join(map(str, data["grid"]["images"].shape[:4]))

@@ -82,12 +82,25 @@ def load_image_file(path: str) -> bytes:
   return data
 
 
+# Pillow's modes of 16- and 32-bit integer grayscale (16-bit PNGs).
+_WIDE_GRAY_MODES = ("I;16", "I;16B", "I;16L", "I")
+
+
 def image_array(data: bytes, size: int) -> np.ndarray:
   """Encoded image -> [1, size, size, 1] float32 in [0, 1] (grayscale, area
-  resize), for backends without the in-graph decoding."""
-  image = Image.open(io.BytesIO(data)).convert("L").resize(
-      (size, size), Image.Resampling.BOX)
-  return (np.asarray(image, np.float32) / 255.0)[None, :, :, None]
+  resize), for backends without the in-graph decoding. 16-bit grayscale is
+  scaled by 65535, as the in-graph decoding does (Pillow's convert("L")
+  would clip it to white)."""
+  image = Image.open(io.BytesIO(data))
+  if image.mode in _WIDE_GRAY_MODES:
+    values = np.asarray(image, np.float64) / 65535.0
+    image = Image.fromarray(np.clip(values, 0.0, 1.0).astype(np.float32),
+                            mode="F")
+    scale = 1.0
+  else:
+    image, scale = image.convert("L"), 1.0 / 255.0
+  resized = image.resize((size, size), Image.Resampling.BOX)
+  return (np.asarray(resized, np.float32) * scale)[None, :, :, None]
 
 
 class SavedModelBackend:

@@ -20,8 +20,8 @@ from dcign_tf import evaluator
 from dcign_tf import serving
 from dcign_tf import sweeps
 from dcign_tf import task
-from dcign_tf.data import faces_dataset
 from dcign_tf.data import factors
+from dcign_tf.data import render_pool
 from dcign_tf.data import sources
 
 SOURCE_FILE = "dcign_export.json"
@@ -95,7 +95,7 @@ def fit_calibrations(config, model, groups_per_type: int = 40,
                                      groups_per_type, config.seed, "train")
   else:
     source = evaluator.source_of(evaluator.dataset_of(config))
-    with faces_dataset.worker_pool(workers or None) as pool:
+    with render_pool.worker_pool(workers or None) as pool:
       data = evaluator.render_groups(source, "train", groups_per_type,
                                      pool)
   functions = evaluator.ModelFunctions(model)
@@ -115,6 +115,10 @@ def export(model_dir: str, export_dir: str, version: Optional[int] = None,
            calibration_groups_per_type: int = 40, workers: int = 0) -> dict:
   """Exports encoder and decoder; returns {"encoder": path, "decoder": path,
   "models_config": path}."""
+  if calibration_groups_per_type < 1:
+    raise ValueError("calibration_groups_per_type must be >= 1 (the "
+                     "calibration needs groups of every factor), got "
+                     f"{calibration_groups_per_type}.")
   check_export_dir(model_dir, export_dir)
   config, model = task.load_trained(model_dir)
   bases = {name: os.path.join(export_dir, name)
@@ -148,9 +152,12 @@ def export(model_dir: str, export_dir: str, version: Optional[int] = None,
     for staging in staged.values():
       shutil.rmtree(staging, ignore_errors=True)
   paths = dict(finals)
+  # Written after both renames and naming only complete pairs: a kill
+  # between the renames leaves TF Serving on the previous pair.
   config_path = os.path.join(export_dir, MODELS_CONFIG_FILE)
   with open(config_path + ".tmp", "w") as stream:
-    stream.write(serving.models_config(export_dir))
+    stream.write(serving.models_config(
+        export_dir, version=serving.complete_version(export_dir)))
   os.replace(config_path + ".tmp", config_path)
   paths["models_config"] = config_path
   return paths

@@ -55,9 +55,12 @@ class EncoderModule(tf.Module):
     self.serving_default = tf.function(
         lambda images: self._encode(self._check_images(images)),
         input_signature=[spec])
+    # Any rank in the signature: TF Serving feeds a request's shape as it
+    # is, and a [None] spec would let the graph optimiser assume rank 1
+    # where a single string (rank 0) arrives. _encode_image_bytes checks.
     self.encode_image_bytes = tf.function(
         self._encode_image_bytes,
-        input_signature=[tf.TensorSpec([None], tf.string,
+        input_signature=[tf.TensorSpec(None, tf.string,
                                        name="image_bytes")])
     self.on_device = tf.function(self._encode, input_signature=[spec])
 
@@ -102,8 +105,14 @@ class EncoderModule(tf.Module):
     return tf.clip_by_value(image, 0.0, 1.0)
 
   def _encode_image_bytes(self, image_bytes):
+    # One string is a batch of one; more than one dimension is refused.
+    checks = [tf.debugging.assert_less_equal(
+        tf.rank(image_bytes), 1, message="image_bytes must be one encoded "
+        "image or a 1-D batch of them [batch]")]
+    with tf.control_dependencies(checks):
+      batch = tf.reshape(image_bytes, [-1])
     images = tf.map_fn(
-        self._decode_one, image_bytes,
+        self._decode_one, batch,
         fn_output_signature=tf.TensorSpec(
             [self.image_size, self.image_size, self.channels], tf.float32))
     return self._encode(images)
@@ -291,14 +300,31 @@ def export_version(module: tf.Module, signatures: dict, base: str,
   return final
 
 
-def models_config(export_dir: str, names=(ENCODER, DECODER)) -> str:
-  """TF Serving's model_config_list (text proto) serving every model."""
+def complete_version(export_dir: str, names=(ENCODER, DECODER)):
+  """The newest version present for every model of `names` (None when
+  there is none): an export killed between its renames leaves a newer
+  encoder without its decoder, which must not be served."""
+  common = None
+  for name in names:
+    versions = set(existing_versions(os.path.join(export_dir, name)))
+    common = versions if common is None else common & versions
+  return max(common) if common else None
+
+
+def models_config(export_dir: str, names=(ENCODER, DECODER),
+                  version=None) -> str:
+  """TF Serving's model_config_list (text proto) serving every model; with
+  `version`, each model serves exactly that version (a complete pair)."""
+  policy = ("" if version is None else
+            "    model_version_policy {\n"
+            f"      specific {{ versions: {int(version)} }}\n"
+            "    }\n")
   entries = []
   for name in names:
     entries.append(
         "  config {\n"
         f"    name: \"{name}\"\n"
         f"    base_path: \"{os.path.abspath(os.path.join(export_dir, name))}\"\n"
-        "    model_platform: \"tensorflow\"\n"
+        "    model_platform: \"tensorflow\"\n" + policy +
         "  }\n")
   return "model_config_list {\n" + "".join(entries) + "}\n"

@@ -28,6 +28,7 @@ from dcign_tf.data import faces_dataset
 from dcign_tf.data import factors
 from dcign_tf.data import groups
 from dcign_tf.data import pipeline
+from dcign_tf.data import render_pool
 from dcign_tf.data import sources
 
 TrainConfig = train_config_lib.TrainConfig
@@ -118,7 +119,7 @@ def evaluation_groups(config: TrainConfig,
   # Rendered whether the training data is live or prepared: a GroupSource
   # decides every pixel of a group, so these are the prepared test split's
   # groups, with the foreground coverage that the prepared data lacks.
-  with faces_dataset.worker_pool(config.workers or None) as pool:
+  with render_pool.worker_pool(config.workers or None) as pool:
     return faces_evaluation.render_groups(
         group_source(config), "test", config.eval_groups_per_type, pool,
         with_coverage=True)
@@ -146,7 +147,7 @@ def faces_evaluation_data(config: TrainConfig, test: dict) -> dict:
   with tqdm.tqdm(total=faces_evaluation.render_tasks(sizes),
                  desc="rendering evaluation data", unit="task",
                  disable=None) as bar:
-    with faces_dataset.worker_pool(config.workers or None) as pool:
+    with render_pool.worker_pool(config.workers or None) as pool:
       data = faces_evaluation.render_data(group_source(config), sizes, pool,
                                           bar.update)
   data["test"] = test

@@ -24,9 +24,9 @@ from dcign_tf import serving
 from dcign_tf import task
 from dcign_tf import tflite
 from dcign_tf import train_config as train_config_lib
-from dcign_tf.data import faces_dataset
 from dcign_tf.data import factors
 from dcign_tf.data import groups
+from dcign_tf.data import render_pool
 
 TFLITE_FOLDER = "tflite"
 
@@ -99,7 +99,7 @@ def rendered_images(model: ExportedModel, split: str, count: int,
   source = _source(model)
   per_type = max(1, math.ceil(count / (len(factors.GroupType) *
                                        source.group_size)))
-  with faces_dataset.worker_pool(workers or None) as pool:
+  with render_pool.worker_pool(workers or None) as pool:
     data = evaluator.render_groups(source, split, per_type, pool)
   images = data["images"]
   order = np.random.default_rng(0).permutation(len(images))[:count]

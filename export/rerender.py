@@ -19,6 +19,7 @@ from absl import flags
 from absl import logging
 import numpy as np
 
+from dcign_tf import atomic_files
 from dcign_tf import cli
 from dcign_tf import rerender as rerender_lib
 
@@ -63,9 +64,11 @@ def main(argv):
                                                  _VERSION.value)
   latents = rerender_lib.target_latents(metadata, targets)
   image = rerender_lib.load_image_file(_IMAGE.value)
-  for path in (_OUT.value, _SHEET.value):
+  for name, path in (("out", _OUT.value), ("sheet", _SHEET.value)):
     if path and os.path.exists(path) and not _OVERWRITE.value:
       raise ValueError(f"{path} exists; pass --overwrite to replace it.")
+    if path:
+      atomic_files.check_output_file(path, name)
   if _SERVER.value:
     backend = rerender_lib.RestBackend(_SERVER.value, version)
   elif _TFLITE.value:

@@ -48,3 +48,15 @@ def test_a_failing_fill_leaves_the_earlier_folder_byte_identical(tmp_path):
   assert sorted(os.listdir(out)) == ["old.txt"]
   assert (out / "old.txt").read_bytes() == b"\x00old"
   assert sorted(os.listdir(tmp_path)) == ["report"]
+
+
+def test_check_output_file_accepts_new_folders_and_refuses_the_impossible(
+    tmp_path):
+  atomic_files.check_output_file(str(tmp_path / "a" / "b" / "out.png"), "out")
+  assert not (tmp_path / "a").exists()  # Checking creates nothing.
+  (tmp_path / "file").write_text("x")
+  with pytest.raises(ValueError, match=r"--out=.*file/out.png: its folder "
+                     "cannot be created, .*file is a file"):
+    atomic_files.check_output_file(str(tmp_path / "file" / "out.png"), "out")
+  with pytest.raises(ValueError, match="--sheet=.* is a folder"):
+    atomic_files.check_output_file(str(tmp_path), "sheet")

@@ -130,6 +130,23 @@ def test_decoder_and_bytes_refuse_bad_input(exported):
   with pytest.raises(tf.errors.InvalidArgumentError):
     encoder.signatures["encode_image_bytes"](
         image_bytes=tf.constant([b"not an image"]))
+  with pytest.raises(tf.errors.InvalidArgumentError,
+                     match="image_bytes must be one encoded image or a 1-D "
+                     "batch of them"):
+    encoder.signatures["encode_image_bytes"](
+        image_bytes=tf.constant([[b"a", b"b"]]))
+
+
+def test_one_image_string_is_a_batch_of_one(exported):
+  # A columnar REST request for one image sends a string, not a list.
+  encoder = tf.saved_model.load(exported[2]["encoder"])
+  stream = io.BytesIO()
+  Image.fromarray(np.full((20, 20), 128, np.uint8)).save(stream, "PNG")
+  signature = encoder.signatures["encode_image_bytes"]
+  single = signature(image_bytes=tf.constant(stream.getvalue()))["mean"]
+  batch = signature(image_bytes=tf.constant([stream.getvalue()]))["mean"]
+  assert single.shape == (1, 5)
+  np.testing.assert_array_equal(single.numpy(), batch.numpy())
 
 
 def test_versions_count_up_and_are_never_overwritten(exported):
@@ -155,6 +172,20 @@ def test_models_config_serves_both(tmp_path):
   assert text.count("config {") == 2
   assert f'base_path: "{tmp_path}/encoder"' in text
   assert 'model_platform: "tensorflow"' in text
+  assert "model_version_policy" not in text  # The newest of each.
+
+
+def test_models_config_pins_the_newest_complete_pair(tmp_path):
+  for name, versions in (("encoder", (1, 2, 3)), ("decoder", (1, 2))):
+    for version in versions:
+      (tmp_path / name / str(version)).mkdir(parents=True)
+  # An export killed between its renames left encoder/3 alone.
+  assert serving.complete_version(str(tmp_path)) == 2
+  text = serving.models_config(str(tmp_path), version=2)
+  assert text.count("specific { versions: 2 }") == 2
+  # The text proto parses as TF Serving's ModelServerConfig would read it.
+  assert text.count("{") == text.count("}")
+  assert serving.complete_version(str(tmp_path / "none")) is None
 
 
 def test_saved_model_cli_lists_the_signatures(exported):

@@ -12,6 +12,7 @@ import os
 
 from absl import flags
 
+from dcign_tf import atomic_files
 from dcign_tf import cli
 from dcign_tf import visualization
 from dcign_tf.data import factors
@@ -43,6 +44,7 @@ def main(argv):
   source = data_flags.source_from_flags()
   output = _OUTPUT.value or os.path.join(
       "outputs", f"preview_{source.image_size}px.png")
+  atomic_files.check_output_file(output, "output")
   sheet = preview_sheet(source, _GROUPS_PER_TYPE.value)
   os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
   sheet.save(output)

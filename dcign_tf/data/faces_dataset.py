@@ -21,7 +21,6 @@ import contextlib
 import dataclasses
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
 import time
@@ -33,6 +32,7 @@ import tensorflow_datasets as tfds
 from dcign_tf import run_time
 from dcign_tf.data import factors
 from dcign_tf.data import groups
+from dcign_tf.data import render_pool
 
 PAPER_TRAIN_GROUPS_PER_TYPE = 3000
 PAPER_TEST_GROUPS_PER_TYPE = 350
@@ -150,7 +150,7 @@ class DcignFaces(tfds.core.GeneratorBasedBuilder):
     total = sum(4 * config.groups_per_type(split) for split in SPLITS)
     done = count_chunked_groups(self.partial_dir)
     self._timer = PreparationTimer(total, done)
-    with worker_pool(self._num_workers) as pool:
+    with render_pool.worker_pool(self._num_workers) as pool:
       self._pool = pool
       try:
         result = super()._download_and_prepare(dl_manager, download_config)
@@ -289,23 +289,6 @@ class PreparationTimer:
              "this machine: about "
              f"{run_time.format_duration(self.estimate_s)} to go.",
              flush=True)
-
-
-@contextlib.contextmanager
-def worker_pool(num_workers: Optional[int] = None):
-  """A pool of `num_workers` render processes (default: one per core), or
-  None when one process is asked for (render in-process).
-
-  Workers are spawned, not forked: they import only NumPy code and never
-  inherit TensorFlow's threads. As with any spawning code, scripts that use
-  it need an `if __name__ == "__main__":` guard.
-  """
-  workers = num_workers or os.cpu_count() or 1
-  if workers <= 1:
-    yield None
-    return
-  with multiprocessing.get_context("spawn").Pool(workers) as pool:
-    yield pool
 
 
 def builder(config: DcignFacesConfig, data_dir: Optional[str] = None,

@@ -21,9 +21,10 @@ import numpy as np
 import tensorflow as tf
 
 from dcign_tf import distribution
-from dcign_tf.data import factors
 from dcign_tf.data import faces_dataset
+from dcign_tf.data import factors
 from dcign_tf.data import groups
+from dcign_tf.data import render_pool
 
 FACTOR_KEYS = ("azimuth", "elevation", "light")
 # Rendered groups held to scatter the copies of reused live groups.
@@ -294,7 +295,7 @@ def live_groups(source: groups.GroupSource, ratio=factors.PAPER_RATIO,
           source, ranges=range_warmup.ranges_at(step, source.ranges))
     return task_source, ("stream", group_type, index)
 
-  with faces_dataset.worker_pool(num_workers) as pool:
+  with render_pool.worker_pool(num_workers) as pool:
     # Rendered (or pending) groups by index, kept until the stream has moved
     # past their reuse window; a bounded look-ahead keeps the pool busy.
     rendered, upcoming = {}, collections.deque()

@@ -88,6 +88,7 @@ class LinearMorphableModel(FaceModel):
       raise ValueError(f"{name}: shape basis must have shape [K, {num_vertices},"
                        f" 3] to match the mean's {num_vertices} vertices, got "
                        f"{shape_basis.shape}.")
+    _check_finite(shape_basis, "shape_basis", name)
     shape_stddev = _stddev(shape_stddev, shape_basis.shape[0], "shape", name)
     if albedo_mean is None:
       albedo_mean = np.full(num_vertices, SKIN_ALBEDO)
@@ -103,6 +104,8 @@ class LinearMorphableModel(FaceModel):
                        f"{num_vertices}], got {albedo_basis.shape}.")
     albedo_stddev = _stddev(albedo_stddev, albedo_basis.shape[0], "albedo",
                             name)
+    _check_finite(albedo_mean, "albedo_mean", name)
+    _check_finite(albedo_basis, "albedo_basis", name)
 
     low, high = mean.min(axis=0), mean.max(axis=0)
     centre = 0.5 * (low + high)
@@ -134,6 +137,14 @@ class LinearMorphableModel(FaceModel):
     return mesh_lib.Mesh(vertices, self._triangles, albedo,
                          np.full(self.num_vertices, 0.1, np.float32),
                          double_sided=True)
+
+
+def _check_finite(values: np.ndarray, key: str, name: str):
+  bad = int(np.size(values) - np.count_nonzero(np.isfinite(values)))
+  if bad:
+    raise ValueError(f"{name}: {key} holds {bad} NaN or infinite value"
+                     f"{'s' if bad > 1 else ''}; a face model's arrays must "
+                     "be finite.")
 
 
 def _stddev(values, count, label, name) -> np.ndarray:

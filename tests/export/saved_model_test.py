@@ -69,6 +69,35 @@ def test_exports_versions_and_serving_config(trained, tmp_path):
                               calibration_groups_per_type=2, workers=1)
 
 
+def test_a_kill_between_the_renames_leaves_serving_on_the_last_pair(
+    trained, tmp_path, monkeypatch):
+  out = str(tmp_path / "export")
+  first = saved_model_export.export(trained, out,
+                                    calibration_groups_per_type=2, workers=1)
+  before = open(first["models_config"]).read()
+  assert before.count("specific { versions: 1 }") == 2
+  publish = serving.publish
+
+  def killed_before_the_decoder(staging, final):
+    if final.endswith(os.path.join("decoder", "2")):
+      raise KeyboardInterrupt  # What a kill looks like from inside.
+    publish(staging, final)
+
+  monkeypatch.setattr(serving, "publish", killed_before_the_decoder)
+  with pytest.raises(KeyboardInterrupt):
+    saved_model_export.export(trained, out, calibration_groups_per_type=2,
+                              workers=1)
+  assert serving.existing_versions(os.path.join(out, "encoder")) == [1, 2]
+  assert serving.existing_versions(os.path.join(out, "decoder")) == [1]
+  assert open(first["models_config"]).read() == before
+  monkeypatch.setattr(serving, "publish", publish)
+  again = saved_model_export.export(trained, out,
+                                    calibration_groups_per_type=2, workers=1)
+  assert again["decoder"].endswith(os.path.join("decoder", "3"))
+  assert open(again["models_config"]).read().count(
+      "specific { versions: 3 }") == 2
+
+
 def test_refuses_another_models_export_dir(trained, tmp_path):
   out = tmp_path / "export"
   out.mkdir()
@@ -82,6 +111,14 @@ def test_refuses_another_models_export_dir(trained, tmp_path):
   with pytest.raises(ValueError, match="not written by dcign_tf"):
     saved_model_export.export(trained, str(foreign),
                               calibration_groups_per_type=2, workers=1)
+
+
+def test_no_calibration_groups_is_refused_before_loading(trained, tmp_path):
+  with pytest.raises(ValueError, match="calibration_groups_per_type must be "
+                     ">= 1.*got 0"):
+    saved_model_export.export(trained, str(tmp_path / "export"),
+                              calibration_groups_per_type=0, workers=1)
+  assert not (tmp_path / "export").exists()
 
 
 def test_binary_refuses_a_model_dir_without_checkpoint(tmp_path):

@@ -462,6 +462,15 @@ def test_npz_mismatched_basis(tmp_path):
                        "shape basis must have shape [K, 20, 3]", "(2, 19, 3)")
 
 
+def test_npz_infinite_basis_names_the_file_and_key(tmp_path):
+  arrays = npz_arrays()
+  arrays["shape_basis"] = arrays["shape_basis"].copy()
+  arrays["shape_basis"][1, 3, 2] = np.inf
+  path = write_npz(tmp_path, arrays)
+  assert_raises_naming(lambda: model_files.load_npz(path), path,
+                       "shape_basis holds 1 NaN or infinite value")
+
+
 def test_npz_mismatched_albedo(tmp_path):
   arrays = npz_arrays()
   arrays["albedo_stddev"] = arrays["albedo_stddev"][:2]

@@ -31,3 +31,18 @@ def test_main_writes_the_png(tmp_path):
     render_preview.main([])
   picture = Image.open(output)
   assert picture.size == (96 + 2 + 3 * 34, 2 + 4 * 34)
+
+
+def test_main_refuses_an_output_under_a_file_before_rendering(tmp_path,
+                                                              monkeypatch):
+  flags.FLAGS.mark_as_parsed()
+  (tmp_path / "notes").write_text("a file where a folder is needed")
+  rendered = []
+  monkeypatch.setattr(render_preview, "preview_sheet",
+                      lambda *args: rendered.append(args))
+  with flagsaver.flagsaver(image_size=32, group_size=3, groups_per_type=1,
+                           output=str(tmp_path / "notes" / "sheet.png")):
+    with pytest.raises(ValueError, match="its folder cannot be created, "
+                       ".*notes is a file"):
+      render_preview.main([])
+  assert not rendered
