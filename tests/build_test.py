@@ -275,6 +275,25 @@ def test_deps_name_existing_targets(targets, by_name):
         f":{target.name} lists a dep twice")
 
 
+def test_deps_form_no_cycle(targets, by_name):
+  # Bazel refuses a cycle; e.g. a package __init__ that imports its modules
+  # while they depend on it.
+  state = {}
+
+  def visit(name, path):
+    if state.get(name) == "done":
+      return
+    assert state.get(name) != "open", "dependency cycle: " + " -> ".join(
+        path + [name])
+    state[name] = "open"
+    for dep in by_name[name].deps:
+      visit(dep[1:], path + [name])
+    state[name] = "done"
+
+  for target in targets:
+    visit(target.name, [])
+
+
 def test_project_imports_are_direct_deps(targets, owners):
   modules = {_module_name(path): path for path in _source_files()}
   missing = []
