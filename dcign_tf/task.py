@@ -232,7 +232,10 @@ def load_trained(model_dir: str):
                        f"{model_dir_lib.ARCHITECTURE_FILE} "
                        f"does not match its {model_dir_lib.CONFIG_FILE}.")
   # Evaluation and export run in float32 whatever the training precision.
-  config = dataclasses.replace(config, mixed_precision="none")
+  # A model dir may have been moved or copied since it was trained: its
+  # checkpoints are where it is now, not where its config.json says.
+  config = dataclasses.replace(config, mixed_precision="none",
+                               model_dir=model_dir)
   with strategy().scope():
     model, checkpoint, manager = build_model(config, network)
     if not manager.latest_checkpoint:

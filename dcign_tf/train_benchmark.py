@@ -19,6 +19,7 @@ bfloat16, bfloat16 + XLA) it measures, on one device:
 
 import os
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -30,6 +31,7 @@ import tensorflow as tf
 
 from dcign_tf import configs
 from dcign_tf import flops
+from dcign_tf import precision
 from dcign_tf import task
 from dcign_tf import train_config as train_config_lib
 from dcign_tf import training
@@ -81,7 +83,7 @@ def training_flops_per_image(network: configs.NetworkConfig,
 
 
 def matmul_rate(dtype=tf.float32, size: int = MATMUL_SIZE,
-                seconds: float = 3.0) -> float:
+                seconds: float = 3.0, clock=time.perf_counter) -> float:
   """FLOP/s of a size x size matmul (2 size^3 FLOPs) on the default device:
   its fastest call over `seconds`, the device's peak for the comparison
   (on a shared virtual machine the mean drifts with the neighbours'
@@ -91,11 +93,11 @@ def matmul_rate(dtype=tf.float32, size: int = MATMUL_SIZE,
   product = tf.function(lambda: tf.reduce_sum(tf.cast(
       tf.matmul(a, b)[:1, :1], tf.float32)))
   product().numpy()
-  fastest, calls, start = float("inf"), 0, time.perf_counter()
-  while time.perf_counter() - start < seconds or calls < 2:
-    call_start = time.perf_counter()
+  fastest, calls, start = float("inf"), 0, clock()
+  while clock() - start < seconds or calls < 2:
+    call_start = clock()
     product().numpy()
-    fastest = min(fastest, time.perf_counter() - call_start)
+    fastest = min(fastest, clock() - call_start)
     calls += 1
   return 2.0 * size**3 / fastest
 
@@ -253,3 +255,77 @@ def verdicts(rows, inputs, peaks, quick_rss, on_gpu: bool):
                  f"{peaks['paper'] / 2**30:.2f} GiB "
                  f"{'PASS' if peaks['paper'] <= PAPER_RSS_BYTES else 'MISS'}")
   return lines
+
+
+def preset_rows(preset: str, variants, steps: int,
+                matmul_seconds: float) -> list:
+  """One dict per variant of `preset`: ms per step, images/s, FLOPs per
+  step and the peak matmul rate of the same number type, timed just before
+  and just after the steps (on a shared virtual machine either rate drifts
+  by tens of percent over a minute, so the faster counts)."""
+  network = network_for(preset)
+  rows = []
+  for variant in variants:
+    mixed, _, phases = VARIANTS[variant]
+    flops = training_flops_per_image(network, phases)
+    dtype = tf.bfloat16 if mixed == "bfloat16" else tf.float32
+    before = matmul_rate(dtype, seconds=matmul_seconds)
+    seconds = step_time(preset, variant, steps)
+    after = matmul_rate(dtype, seconds=matmul_seconds)
+    rows.append({"preset": preset, "variant": variant, "ms": 1000 * seconds,
+                 "images_per_s": GROUP_SIZE / seconds,
+                 "flops_per_step": flops * GROUP_SIZE,
+                 "matmul_flops_per_s": max(before, after)})
+  return rows
+
+
+TABLE_HEADER = (
+    "Matmul: the peak GFLOP/s of a 4096 x 4096 matmul of the variant's "
+    "number type, measured just before and after its steps.\n"
+    f"{'preset':<7} {'variant':<15} {'ms/step':>9} {'images/s':>9} "
+    f"{'GFLOP/step':>10} {'GFLOP/s':>8} {'matmul':>7} {'% of matmul':>11}")
+
+
+def format_row(row: dict) -> str:
+  """One table line of a `preset_rows` row; adds its "share" of the
+  matmul rate to the row."""
+  rate = row["flops_per_step"] / (row["ms"] / 1000)
+  reference = row["matmul_flops_per_s"]
+  row["share"] = rate / reference
+  return (f"{row['preset']:<7} {row['variant']:<15} {row['ms']:>9.1f} "
+          f"{row['images_per_s']:>9.1f} {row['flops_per_step'] / 1e9:>10.1f}"
+          f" {rate / 1e9:>8.1f} {reference / 1e9:>7.1f}"
+          f" {100 * row['share']:>10.0f}%")
+
+
+def check_request(presets, variants, steps: int, quick_steps: int):
+  """Refuses unknown presets or variants, bfloat16 where the machine has
+  none, and step counts that measure nothing, before any work."""
+  for preset in presets:
+    if preset not in PRESETS:
+      raise ValueError(f"Unknown preset {preset!r}; allowed: "
+                       f"{', '.join(PRESETS)}.")
+  for variant in variants:
+    if variant not in VARIANTS:
+      raise ValueError(f"Unknown variant {variant!r}; allowed: "
+                       f"{', '.join(VARIANTS)}.")
+  if any(v.startswith("bfloat16") for v in variants):
+    precision.check_supported("bfloat16", len(
+        tf.config.list_physical_devices("GPU")))
+  if steps < 1 or quick_steps < 0:
+    raise ValueError(f"--steps must be >= 1 and --quick_rss_steps >= 0, got "
+                     f"{steps} and {quick_steps}.")
+
+
+def quick_run_peak(steps: int, environment: dict) -> int:
+  """Peak resident bytes of a `steps`-step faces_quick.flags run (with its
+  evaluation), process tree."""
+  with tempfile.TemporaryDirectory() as model_dir:
+    status, _, peak = peak_tree_rss(
+        [sys.executable, "-m", "trainers.train",
+         "--flagfile=faces_quick.flags", f"--model_dir={model_dir}",
+         f"--train_steps={steps}", f"--checkpoint_every={steps}",
+         "--noexport"], env=environment)
+  if status:
+    raise RuntimeError(f"The faces_quick.flags run failed (exit {status}).")
+  return peak

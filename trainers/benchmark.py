@@ -29,25 +29,16 @@ r"""Speed benchmarks that print figures, with the targets they are held to.
 import json
 import os
 import sys
-import tempfile
-import time
 
 from absl import logging
 from absl import flags
-import numpy as np
 import tensorflow as tf
 
 from dcign_tf import cli
 from dcign_tf import export_benchmark
-from dcign_tf import precision
+from dcign_tf import render_benchmark
 from dcign_tf import train_benchmark
 from dcign_tf.data import faces_dataset
-from dcign_tf.data import factors
-from dcign_tf.data import groups
-from dcign_tf.graphics import renderer
-
-PAPER_IMAGES = (4 * faces_dataset.PAPER_TRAIN_GROUPS_PER_TYPE +
-                4 * faces_dataset.PAPER_TEST_GROUPS_PER_TYPE) * 20
 
 _WHAT = flags.DEFINE_enum("what", "render",
                           ["render", "export", "train", "train_preset"],
@@ -79,62 +70,6 @@ _WORKERS = flags.DEFINE_integer("prepare_workers", 0,
                                 "core).")
 
 
-def _timed(step, seconds):
-  """Runs step() (returning an image count) for >= `seconds`; images/s."""
-  step()  # Warm-up: caches, topology.
-  images, start = 0, time.perf_counter()
-  while time.perf_counter() - start < seconds:
-    images += step()
-  return images / (time.perf_counter() - start)
-
-
-def render_rate(image_size: int, seconds: float, seed: int = 0) -> float:
-  """Images/s of the renderer alone, one core: one mesh, changing poses."""
-  source = groups.GroupSource(image_size=image_size)
-  model = source.model()
-  mesh = model.mesh(model.sample_identity(np.random.default_rng(seed)),
-                    image_size=image_size)
-  rng = np.random.default_rng(seed)
-  ranges = factors.FactorRanges()
-
-  def step():
-    for _ in range(10):
-      renderer.render(mesh, rng.uniform(*ranges.azimuth),
-                      rng.uniform(*ranges.elevation),
-                      rng.uniform(*ranges.light), source.camera)
-    return 10
-
-  return _timed(step, seconds)
-
-
-def group_rate(image_size: int, seconds: float, seed: int = 0) -> float:
-  """Images/s of whole groups in the paper's type mix, one core."""
-  source = groups.GroupSource(image_size=image_size, seed=seed)
-  rng = np.random.default_rng(seed)
-  probabilities = factors.parse_ratio(factors.PAPER_RATIO)
-  counter = iter(range(10**9))
-
-  def step():
-    group_type = int(rng.choice(4, p=probabilities))
-    source.example(("stream", group_type, next(counter)))
-    return source.group_size
-
-  return _timed(step, seconds)
-
-
-def prepare_rate(image_size: int, groups_per_type: int, workers: int) -> float:
-  """Images/s of a real TFDS build with `workers` render processes."""
-  config = faces_dataset.make_config(
-      image_size=image_size, train_groups_per_type=groups_per_type,
-      test_groups_per_type=1, seed=int(time.time()))
-  with tempfile.TemporaryDirectory() as data_dir:
-    builder = faces_dataset.builder(config, data_dir, num_workers=workers)
-    start = time.perf_counter()
-    builder.download_and_prepare()
-    elapsed = time.perf_counter() - start
-  return 4 * (groups_per_type + 1) * config.group_size / elapsed
-
-
 def export_main():
   print(f"dcign_tf export benchmark: {os.cpu_count()} CPU cores here; "
         "untrained models (latency and size do not depend on the weights); "
@@ -160,48 +95,17 @@ def train_preset_main():
   """One preset's rows as JSON lines (run as a child, so its memory is
   measured alone)."""
   preset = _PRESETS.value[0]
-  network = train_benchmark.network_for(preset)
-  for variant in _VARIANTS.value:
-    mixed, _, phases = train_benchmark.VARIANTS[variant]
-    flops = train_benchmark.training_flops_per_image(network, phases)
-    # The matmul of the same number type just before and just after the
-    # steps, the faster counting: on a shared virtual machine the rate of
-    # either drifts by tens of percent over a minute.
-    dtype = tf.bfloat16 if mixed == "bfloat16" else tf.float32
-    before = train_benchmark.matmul_rate(dtype, seconds=_MATMUL_SECONDS.value)
-    seconds = train_benchmark.step_time(preset, variant, _STEPS.value)
-    after = train_benchmark.matmul_rate(dtype, seconds=_MATMUL_SECONDS.value)
-    print("ROW " + json.dumps({
-        "preset": preset, "variant": variant, "ms": 1000 * seconds,
-        "images_per_s": train_benchmark.GROUP_SIZE / seconds,
-        "flops_per_step": flops * train_benchmark.GROUP_SIZE,
-        "matmul_flops_per_s": max(before, after),
-    }), flush=True)
+  for row in train_benchmark.preset_rows(preset, _VARIANTS.value,
+                                         _STEPS.value, _MATMUL_SECONDS.value):
+    print("ROW " + json.dumps(row), flush=True)
   print("INPUT " + json.dumps({"preset": preset, "images_per_s":
                                train_benchmark.input_rate(
                                    preset, _SECONDS.value)}), flush=True)
 
 
-def _check_train_flags():
-  for preset in _PRESETS.value:
-    if preset not in train_benchmark.PRESETS:
-      raise ValueError(f"Unknown preset {preset!r}; allowed: "
-                       f"{', '.join(train_benchmark.PRESETS)}.")
-  for variant in _VARIANTS.value:
-    if variant not in train_benchmark.VARIANTS:
-      raise ValueError(f"Unknown variant {variant!r}; allowed: "
-                       f"{', '.join(train_benchmark.VARIANTS)}.")
-  bfloat16 = [v for v in _VARIANTS.value if v.startswith("bfloat16")]
-  if bfloat16:
-    precision.check_supported("bfloat16", len(
-        tf.config.list_physical_devices("GPU")))
-  if _STEPS.value < 1 or _QUICK_STEPS.value < 0:
-    raise ValueError(f"--steps must be >= 1 and --quick_rss_steps >= 0, got "
-                     f"{_STEPS.value} and {_QUICK_STEPS.value}.")
-
-
 def train_main():
-  _check_train_flags()
+  train_benchmark.check_request(_PRESETS.value, _VARIANTS.value, _STEPS.value,
+                                _QUICK_STEPS.value)
   gpus = tf.config.list_physical_devices("GPU")
   device = (f"{len(gpus)} GPU(s), measured on the first" if gpus else
             f"CPU only ({os.cpu_count()} cores)")
@@ -209,12 +113,7 @@ def train_main():
         f"{train_benchmark.GROUP_SIZE} images per step on a batch in "
         "memory; FLOPs counted from the layers (forward, weight and input "
         "gradients).", flush=True)
-  print("Matmul: the peak GFLOP/s of a 4096 x 4096 matmul of the variant's "
-        "number type, measured just before and after its steps.",
-        flush=True)
-  print(f"{'preset':<7} {'variant':<15} {'ms/step':>9} {'images/s':>9} "
-        f"{'GFLOP/step':>10} {'GFLOP/s':>8} {'matmul':>7} {'% of matmul':>11}",
-        flush=True)
+  print(train_benchmark.TABLE_HEADER, flush=True)
   rows, inputs, peaks = [], {}, {}
   environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
       [os.getcwd(), os.environ.get("PYTHONPATH", "")])}
@@ -222,14 +121,8 @@ def train_main():
   def show(line):
     if line.startswith("ROW "):
       row = json.loads(line[4:])
-      rate = row["flops_per_step"] / (row["ms"] / 1000)
-      reference = row["matmul_flops_per_s"]
-      row["share"] = rate / reference
       rows.append(row)
-      print(f"{row['preset']:<7} {row['variant']:<15} {row['ms']:>9.1f} "
-            f"{row['images_per_s']:>9.1f} {row['flops_per_step'] / 1e9:>10.1f}"
-            f" {rate / 1e9:>8.1f} {reference / 1e9:>7.1f}"
-            f" {100 * row['share']:>10.0f}%", flush=True)
+      print(train_benchmark.format_row(row), flush=True)
     elif line.startswith("INPUT "):
       value = json.loads(line[6:])
       inputs[value["preset"]] = value["images_per_s"]
@@ -252,17 +145,8 @@ def train_main():
           f"({train_benchmark.PRESETS[preset]['image_size']} px, "
           f"prepared data): {rate:.0f} images/s, {rate / fastest:.1f}x the "
           "fastest training variant.")
-  quick = None
-  if _QUICK_STEPS.value:
-    with tempfile.TemporaryDirectory() as model_dir:
-      status, _, quick = train_benchmark.peak_tree_rss(
-          [sys.executable, "-m", "trainers.train",
-           "--flagfile=faces_quick.flags", f"--model_dir={model_dir}",
-           f"--train_steps={_QUICK_STEPS.value}",
-           f"--checkpoint_every={_QUICK_STEPS.value}", "--noexport"],
-          env=environment)
-    if status:
-      raise RuntimeError(f"The faces_quick.flags run failed (exit {status}).")
+  quick = (train_benchmark.quick_run_peak(_QUICK_STEPS.value, environment)
+           if _QUICK_STEPS.value else None)
   for preset, peak in peaks.items():
     print(f"Peak resident memory, {preset} preset (all its variants, process "
           f"tree): {peak / 2**30:.2f} GiB")
@@ -295,12 +179,12 @@ def main(argv):
   print(f"{'size':>6} {'render':>10} {'groups':>10} {'prepare':>10} "
         f"{'paper build on 16 cores':>26}")
   for size in (int(s) for s in _IMAGE_SIZES.value):
-    render = render_rate(size, _SECONDS.value)
-    mix = group_rate(size, _SECONDS.value)
+    render = render_benchmark.render_rate(size, _SECONDS.value)
+    mix = render_benchmark.group_rate(size, _SECONDS.value)
     prepare = projected = float("nan")
     if _PREPARE_GROUPS.value > 0:
-      prepare = prepare_rate(size, _PREPARE_GROUPS.value, cores) / cores
-      projected = PAPER_IMAGES / (16 * prepare) / 60
+      prepare = render_benchmark.prepare_rate(size, _PREPARE_GROUPS.value, cores) / cores
+      projected = render_benchmark.PAPER_IMAGES / (16 * prepare) / 60
     print(f"{size:>4}px {render:>10.1f} {mix:>10.1f} {prepare:>10.1f} "
           f"{projected:>20.1f} min", flush=True)
 
