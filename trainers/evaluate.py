@@ -5,7 +5,7 @@ r"""Evaluates trained DC-IGN models: the paper's figures and claims as numbers.
 
 Evaluates every --model_dir on the test split of the dataset it was trained
 on and writes to --output_dir: metrics.json, codes.npz, report.md and the
-figures (PNG). See trainers/evaluator.py for what each number means.
+figures (PNG). dcign_tf/evaluator.py and docs/design.md say what each number means.
 """
 
 import sys
@@ -17,42 +17,55 @@ from dcign_tf import cli
 from dcign_tf import evaluator
 from trainers import data_flags
 
+# An EvaluateConfig's defaults (model_dirs and output_dir have none).
+_DEFAULTS = evaluator.EvaluateConfig(model_dirs=(), output_dir="")
+
 data_flags.define_flags()
 _MODEL_DIRS = flags.DEFINE_multi_string(
     "model_dir", [], "A trained model dir (repeat the flag for several).")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", "outputs/evaluation",
                                   "Where the report and figures go.")
-_OVERWRITE = flags.DEFINE_bool("overwrite", False,
+_OVERWRITE = flags.DEFINE_bool("overwrite", _DEFAULTS.overwrite,
                                "Replace what --output_dir already holds.")
 _ALLOW_MISMATCH = flags.DEFINE_bool(
-    "allow_dataset_mismatch", False,
+    "allow_dataset_mismatch", _DEFAULTS.allow_dataset_mismatch,
     "Evaluate models on a dataset other than the one they were trained on "
     "(set with the dataset flags, e.g. --face_model).")
-_EVAL_GROUPS = flags.DEFINE_integer("eval_groups_per_type", 40,
-                                    "Test groups per type.")
+_EVAL_GROUPS = flags.DEFINE_integer(
+    "eval_groups_per_type", _DEFAULTS.eval_groups_per_type,
+    "Test groups per type.")
 _CALIBRATION_GROUPS = flags.DEFINE_integer(
-    "calibration_groups_per_type", 40,
+    "calibration_groups_per_type", _DEFAULTS.calibration_groups_per_type,
     "Training groups per factor type that fit the degrees -> latent maps.")
 _RETRIEVAL_GROUPS = flags.DEFINE_integer(
-    "retrieval_groups", 10, "Test intrinsic groups whose identities are "
-    "re-rendered from other views for the identity retrieval score.")
+    "retrieval_groups", _DEFAULTS.retrieval_groups,
+    "Test intrinsic groups whose identities are re-rendered from other "
+    "views for the identity retrieval score.")
 _SOURCES = flags.DEFINE_integer(
-    "sources_per_group", 5, "Source images per test group for the novel-view "
-    "error (each re-rendered at every other view of its group).")
+    "sources_per_group", _DEFAULTS.sources_per_group,
+    "Source images per test group for the novel-view error (each "
+    "re-rendered at every other view of its group).")
 _GRID_IDENTITIES = flags.DEFINE_integer(
-    "grid_identities", 10, "Identities of the disentanglement factor grid.")
+    "grid_identities", _DEFAULTS.grid_identities,
+    "Identities of the disentanglement factor grid.")
 _GRID_BINS = flags.DEFINE_integer(
-    "grid_bins", 20, "Bins per continuous factor of the factor grid.")
+    "grid_bins", _DEFAULTS.grid_bins,
+    "Bins per continuous factor of the factor grid.")
 _METRIC_TRAIN = flags.DEFINE_integer(
-    "metric_train", 10000, "Training points of each disentanglement metric "
-    "(disentanglement_lib's default).")
+    "metric_train", _DEFAULTS.metric_train,
+    "Training points of each disentanglement metric (disentanglement_lib's "
+    "default).")
 _METRIC_TEST = flags.DEFINE_integer(
-    "metric_test", 5000, "Test / evaluation points of each metric.")
+    "metric_test", _DEFAULTS.metric_test,
+    "Test / evaluation points of each metric.")
 _METRIC_BATCH = flags.DEFINE_integer(
-    "metric_batch", 64, "Batch size of the FactorVAE and BetaVAE scores.")
+    "metric_batch", _DEFAULTS.metric_batch,
+    "Batch size of the FactorVAE and BetaVAE scores.")
 _VARIANCE_ESTIMATE = flags.DEFINE_integer(
-    "variance_estimate", 10000, "Points of FactorVAE's global variances.")
-_SEED = flags.DEFINE_integer("seed", 0, "Seed of the metrics' sampling.")
+    "variance_estimate", _DEFAULTS.variance_estimate,
+    "Points of FactorVAE's global variances.")
+_SEED = flags.DEFINE_integer("seed", _DEFAULTS.seed,
+                             "Seed of the metrics' sampling.")
 
 
 def dataset_overrides(values=flags.FLAGS) -> dict:
