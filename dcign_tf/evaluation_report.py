@@ -8,6 +8,7 @@ import numpy as np
 
 from dcign_tf import faces_evaluation
 from dcign_tf import figures
+from dcign_tf import sweeps
 from dcign_tf.data import factors
 
 
@@ -29,25 +30,12 @@ def write_figures(out: str, names: list, results: dict, data: dict,
   for name in names:
     result = results[name]
     for factor, calibration in result["calibrations"].items():
-      low, high = ranges.span(factor)
-      degrees = np.linspace(low, high, config.sweep_steps)
-      values = calibration(degrees)
-      base = result["codes"][faces]
-      edited = np.repeat(base[:, None], len(values), axis=1)
-      edited[:, :, calibration.latent] = values
-      rendered = result["functions"].decode(
-          edited.reshape(-1, base.shape[1])).reshape(
-              len(faces), len(values), *test["images"].shape[1:])
-      rows = [np.concatenate([test["images"][face][None], row])
-              for face, row in zip(faces, rendered)]
+      degrees = np.linspace(*ranges.span(factor), config.sweep_steps)
       file = f"{name}_sweep_{factor}.png"
-      figures.image_grid(
-          os.path.join(out, file), rows,
-          [f"test face {i + 1}" for i in range(len(faces))],
-          ["input"] + figures.degree_labels(degrees, values),
-          f"{name}: z{calibration.latent + 1} ({factor}) swept from "
-          f"{values[0]:+.2f} to {values[-1]:+.2f} (calibrated {low:+.0f}° to "
-          f"{high:+.0f}°), every other latent fixed")
+      sweeps.write_sweep_sheet(
+          os.path.join(out, file), result["functions"].decode,
+          test["images"][faces], result["codes"][faces], calibration.latent,
+          factor, calibration(degrees), degrees, name)
       written.append((f"{name}: {factor} sweep", file))
     panels = []
     for factor, score in result["metrics"]["factors"].items():

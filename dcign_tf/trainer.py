@@ -247,13 +247,15 @@ def run(config: train_config_lib.TrainConfig, verbose: int = 1,
         task.evaluation_sizes(config),
         stage=lambda description: print(f"  {description}", flush=True))
     metrics, codes = result["metrics"], result["codes"]
+    calibrations = result["calibrations"]
     metrics["test_images"] = int(len(codes))
   else:
     metrics, codes = task.evaluate(model, config, data)
+    calibrations = None
   metrics.update(training=config.training, steps=steps,
                  wall_time_s=round(time.time() - start, 1))
   metrics["sweeps"] = sweeps.write_sweeps(model, config, data, codes,
-                                   metrics["factors"])
+                                          metrics["factors"], calibrations)
   names = sweeps.factor_display_names(config)
   metrics["factors"] = {names[slot]: score
                         for slot, score in metrics["factors"].items()}

@@ -198,7 +198,10 @@ def test_chairs_models_get_figure_7_and_their_scores(tmp_path):
   assert set(scores) == {"azimuth"} and scores["azimuth"]["latent"] == 0
   # Figure 7: unseen (test-split) chairs rotated by sweeping z1.
   sheet = Image.open(out / "chairs_sweep_azimuth.png")
-  assert sheet.mode == "L" and sheet.size[0] > 3 * 32
+  # The input and a column per sweep step (--sweep_steps 2 here), in gray.
+  assert sheet.size[0] > 3 * 32
+  pixels = np.asarray(sheet.convert("RGB"), np.int32)
+  assert np.abs(pixels - pixels[..., :1]).max() <= 2
   report = (out / "report.md").read_text()
   assert "| chairs | azimuth | z1 |" in report
   assert "![chairs_sweep_azimuth.png](chairs_sweep_azimuth.png)" in report
