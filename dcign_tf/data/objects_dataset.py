@@ -55,14 +55,11 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from dcign_tf.data import manual_builder
-from dcign_tf.graphics import face_model
-from dcign_tf.graphics import mesh as mesh_lib
-from dcign_tf.graphics import model_files
-from dcign_tf.graphics import renderer
+from dcign_tf.data import object_meshes
 
 SPLITS = ("train", "test")
 OBJ_EXTENSION = ".obj"
-UP_AXES = ("y", "z")
+UP_AXES = object_meshes.UP_AXES
 DEFAULT_IMAGE_SIZE = 64
 MIN_IMAGE_SIZE = 32
 MAX_IMAGE_SIZE = 256
@@ -71,20 +68,7 @@ MAX_AZIMUTHS = 360
 DEFAULT_ELEVATIONS = (0.0, 20.0)
 DEFAULT_LIGHTS = (0.0,)
 DEFAULT_TEST_FRACTION = 0.1
-DEFAULT_UP_AXIS = "y"
-# A face spans NORMALISED_HEIGHT in the camera's 2 * half_width window; an
-# object's bounding sphere gets the same diameter.
-FIT_RADIUS = face_model.NORMALISED_HEIGHT / 2
-# Mid grey, as the faces' skin: bright enough to see the shading, dark
-# enough that a frontal light does not saturate it.
-ALBEDO = face_model.SKIN_ALBEDO
-# Anti-aliasing as the faces' groups use it (groups.GroupSource).
-SUPERSAMPLE = 2
-# Proper rotation (det +1, so windings are kept) taking z-up coordinates
-# to y-up: (x, y, z) -> (x, z, -y), i.e. -90 degrees about x.
-_Z_UP_TO_Y_UP = np.array([[1.0, 0.0, 0.0],
-                          [0.0, 0.0, 1.0],
-                          [0.0, -1.0, 0.0]])
+DEFAULT_UP_AXIS = object_meshes.DEFAULT_UP_AXIS
 
 MANUAL_INSTRUCTIONS = """\
 Put the meshes to render as `.obj` files in the manual dir, at any depth
@@ -283,65 +267,6 @@ def split_objects(object_names: Sequence[str],
   return manual_builder.split_by_name(names, test_fraction)
 
 
-def load_mesh(path: str, up_axis: str = DEFAULT_UP_AXIS) -> mesh_lib.Mesh:
-  """Reads an OBJ file as a normalised, flat-shaded, uniform grey mesh.
-
-  See the module docstring for what normalised means.
-
-  Raises:
-    ValueError: naming `path` when it does not parse as OBJ, has no faces,
-      a face index out of range, non-finite coordinates, no face with an
-      area, or all its vertices at one point.
-  """
-  if up_axis not in UP_AXES:
-    raise ValueError(f"up_axis must be one of {UP_AXES}, got {up_axis!r}.")
-  try:
-    vertices, triangles = model_files.read_obj(path)
-  except (OSError, UnicodeError, ValueError, IndexError) as error:
-    raise ValueError(f"{path!r} is not a readable OBJ mesh ({error}); "
-                     "allowed: 'v x y z' and 'f i j k ...' lines.") from error
-  if triangles.shape[0] == 0:
-    raise ValueError(f"{path!r} has no faces ('f i j k ...' lines); allowed: "
-                     "a mesh with at least one triangle.")
-  low, high = int(triangles.min()), int(triangles.max())
-  if low < 0 or high >= vertices.shape[0]:
-    raise ValueError(f"{path!r} has a face index outside 1..{len(vertices)} "
-                     "(or -1..-N relative to it); allowed: indices of its "
-                     "own vertices.")
-  # Flat shading: each triangle gets its own three vertices. Unused
-  # vertices drop out here, so they do not count towards the bounds.
-  corners = vertices[triangles].reshape(-1, 3)
-  if not np.all(np.isfinite(corners)):
-    raise ValueError(f"{path!r} has NaN or infinite vertex coordinates; "
-                     "allowed: finite numbers.")
-  if up_axis == "z":
-    corners = corners @ _Z_UP_TO_Y_UP.T
-  centre = 0.5 * (corners.min(axis=0) + corners.max(axis=0))
-  corners = corners - centre
-  radius = float(np.max(np.linalg.norm(corners, axis=1)))
-  areas = np.linalg.norm(mesh_lib.face_normals(
-      corners, np.arange(len(corners)).reshape(-1, 3)), axis=1)
-  if radius == 0.0 or not np.any(areas > 1e-12 * radius * radius):
-    raise ValueError(f"{path!r} has zero extent (all its faces have zero "
-                     "area); allowed: a mesh with at least one triangle of "
-                     "non-zero area.")
-  corners *= FIT_RADIUS / radius
-  count = len(corners)
-  return mesh_lib.Mesh(vertices=corners,
-                       triangles=np.arange(count).reshape(-1, 3),
-                       albedo=np.full(count, ALBEDO),
-                       specular=np.zeros(count), double_sided=True)
-
-
-def render_view(mesh: mesh_lib.Mesh, azimuth: float, elevation: float,
-                light: float, image_size: int) -> np.ndarray:
-  """One render of a `load_mesh` mesh as uint8 [S, S, 1] (black is empty)."""
-  camera = renderer.Camera(image_size=image_size, supersample=SUPERSAMPLE)
-  image = renderer.render(mesh, azimuth, elevation, light, camera)
-  return np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)[
-      :, :, np.newaxis]
-
-
 class DcignObjects(manual_builder.ManualDirBuilder):
   """Renders of a folder of OBJ meshes, one example per view."""
 
@@ -406,12 +331,12 @@ class DcignObjects(manual_builder.ManualDirBuilder):
     """(key, example) for every view of every object in `files`."""
     config = self.builder_config
     for file in files:
-      mesh = load_mesh(file.path, config.up_axis)
+      mesh = object_meshes.load_mesh(file.path, config.up_axis)
       for a, azimuth in enumerate(config.azimuth_degrees):
         for e, elevation in enumerate(config.elevations):
           for l, light in enumerate(config.lights):
             yield f"{file.name}/{a}_{e}_{l}", {
-                "image": render_view(mesh, azimuth, elevation, light,
+                "image": object_meshes.render_view(mesh, azimuth, elevation, light,
                                      config.image_size),
                 "object": labels[file.name],
                 "object_name": file.name,

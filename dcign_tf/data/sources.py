@@ -5,7 +5,7 @@ these sources are fixed sets of labelled images from which groups are
 selected (`labelled.LabelledGroups`):
 
   npz     any .npz in the dSprites layout (`imgs`, `latents_classes`; see
-          `labelled.load_npz`), factor names from the file's layout or
+          `npz_files.load_npz`), factor names from the file's layout or
           given; it has no test split, so test groups are drawn from the
           same images with another seed
   chairs  the 3D chairs of Aubry et al. (`chairs_dataset`), prepared from
@@ -33,6 +33,7 @@ import numpy as np
 from dcign_tf.data import chairs_dataset
 from dcign_tf.data import factors
 from dcign_tf.data import labelled
+from dcign_tf.data import npz_files
 from dcign_tf.data import objects_dataset
 from dcign_tf.data import pipeline
 from dcign_tf.data import tfds_sources
@@ -119,10 +120,10 @@ def load(kind: str, path: Optional[str], designated: Sequence[str],
     else:
       test_images, test_labels = train_images, train_labels
   elif kind == "npz":
-    images, labels, names = labelled.load_npz(
+    images, labels, names = npz_files.load_npz(
         path, factor_names=tuple(factor_names) or None, channels=channels)
     if images.shape[1] != image_size:
-      images = labelled.resize_square(images, image_size)
+      images = npz_files.resize_square(images, image_size)
     train_images = test_images = images
     train_labels = test_labels = labels
   else:

@@ -76,7 +76,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from dcign_tf import luma
-from dcign_tf.data import labelled
+from dcign_tf.data import npz_files
 
 PathLike = Union[str, os.PathLike]
 
@@ -331,7 +331,7 @@ def _convert(images: np.ndarray, spec: _DatasetSpec, channels: int,
   elif images.shape[-1] == 1 and channels == 3:
     images = np.repeat(images, 3, axis=-1)
   if image_size is not None and image_size != images.shape[1]:
-    images = labelled.resize_square(images, image_size)
+    images = npz_files.resize_square(images, image_size)
   return images
 
 

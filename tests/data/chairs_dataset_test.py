@@ -18,6 +18,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from dcign_tf.data import chairs_dataset
+from dcign_tf.data import chairs_files
 
 IMAGE_SIZE = 32
 AZIMUTHS = (0, 11, 23, 34)
@@ -56,7 +57,7 @@ def render_name(number: int, azimuth: int, elevation: int) -> str:
 
 def write_chairs(manual_dir: str, chairs=CHAIRS) -> str:
   """Writes `manual_dir/rendered_chairs/` with junk beside the renders."""
-  root = os.path.join(manual_dir, chairs_dataset.RAW_FOLDER)
+  root = os.path.join(manual_dir, chairs_files.RAW_FOLDER)
   for chair, (name, size, mode) in enumerate(chairs):
     renders = os.path.join(root, name, "renders")
     os.makedirs(renders)
@@ -78,9 +79,9 @@ def write_chairs(manual_dir: str, chairs=CHAIRS) -> str:
 
 def write_tar(folder: str, manual_dir: str) -> str:
   os.makedirs(manual_dir, exist_ok=True)
-  path = os.path.join(manual_dir, chairs_dataset.RAW_TAR)
+  path = os.path.join(manual_dir, chairs_files.RAW_TAR)
   with tarfile.open(path, "w") as archive:
-    archive.add(folder, arcname=chairs_dataset.RAW_FOLDER)
+    archive.add(folder, arcname=chairs_files.RAW_FOLDER)
   return path
 
 
@@ -180,7 +181,7 @@ def test_rebuild_is_identical(tmp_path, raw_folder, prepared):
 def test_tar_build_matches_folder_build(tmp_path, raw_folder, prepared,
                                         caplog):
   manual_dir = tmp_path / "manual"
-  write_tar(str(raw_folder / chairs_dataset.RAW_FOLDER), str(manual_dir))
+  write_tar(str(raw_folder / chairs_files.RAW_FOLDER), str(manual_dir))
   assert prepared.check_manual_dir().is_tar is False
   built = chairs_dataset.builder(config(), str(tmp_path / "tfds"),
                                  str(manual_dir))
@@ -207,9 +208,9 @@ def test_missing_raw_data_fails_before_any_work(tmp_path, contents):
   if contents == "wrong_name":
     (manual_dir / "chairs.tar").write_bytes(b"")
   message = (re.escape(repr(str(manual_dir))) + ".*" +
-             re.escape(repr(chairs_dataset.RAW_TAR)))
+             re.escape(repr(chairs_files.RAW_TAR)))
   with pytest.raises(ValueError, match=message):
-    chairs_dataset.check_manual_dir(str(manual_dir))
+    chairs_files.check_manual_dir(str(manual_dir))
   built = chairs_dataset.builder(config(), str(data_dir), str(manual_dir))
   with pytest.raises(ValueError, match=message):
     built.download_and_prepare()
@@ -230,9 +231,9 @@ def test_default_manual_dir_is_under_data_dir(tmp_path):
 
 
 def test_a_file_that_is_not_a_tar_is_rejected(tmp_path):
-  (tmp_path / chairs_dataset.RAW_TAR).write_bytes(b"not a tar" * 100)
+  (tmp_path / chairs_files.RAW_TAR).write_bytes(b"not a tar" * 100)
   with pytest.raises(ValueError, match="is not a tar archive"):
-    chairs_dataset.check_manual_dir(str(tmp_path))
+    chairs_files.check_manual_dir(str(tmp_path))
 
 
 @pytest.mark.parametrize("as_tar", [False, True])
@@ -301,20 +302,20 @@ def test_split_chairs_is_a_stable_hash_split():
 def test_azimuth_classes_of_the_real_azimuths():
   # Whole degrees as in the real names: 31 steps of 360/31, truncated.
   real = [int(step * 360 / 31) for step in range(31)]
-  assert [chairs_dataset.azimuth_class(a) for a in real] == list(range(31))
-  assert chairs_dataset.azimuth_class(360) == 0
-  assert chairs_dataset.azimuth_class(math.nextafter(0, -1)) == 0
+  assert [chairs_files.azimuth_class(a) for a in real] == list(range(31))
+  assert chairs_files.azimuth_class(360) == 0
+  assert chairs_files.azimuth_class(math.nextafter(0, -1)) == 0
 
 
 def test_render_to_array_rejects_other_images():
   buffer = io.BytesIO()
   Image.new("RGB", (8, 8)).save(buffer, format="JPEG")
   with pytest.raises(ValueError, match="'x.png' is a JPEG image, not a PNG"):
-    chairs_dataset.render_to_array(buffer.getvalue(), "x.png", 32)
+    chairs_files.render_to_array(buffer.getvalue(), "x.png", 32)
   buffer = io.BytesIO()
   Image.new("I;16", (8, 8)).save(buffer, format="PNG")
   with pytest.raises(ValueError, match="'y.png' has Pillow mode 'I;16'"):
-    chairs_dataset.render_to_array(buffer.getvalue(), "y.png", 32)
+    chairs_files.render_to_array(buffer.getvalue(), "y.png", 32)
 
 
 def test_config_names_encode_settings():

@@ -14,6 +14,7 @@ from dcign_tf import training
 from dcign_tf.data import chairs_dataset
 from dcign_tf.data import factors
 from dcign_tf.data import labelled
+from dcign_tf.data import npz_files
 from dcign_tf.data import pipeline
 
 NETWORK = configs.preset("small", image_size=32, latent_size=6)
@@ -41,7 +42,7 @@ def _two_steps(images, groups_of_labels, weights, slots, factor_latents):
 
 
 def test_two_steps_on_a_dsprites_layout_npz(dsprites_npz):
-  images, labels, names = labelled.load_npz(dsprites_npz)
+  images, labels, names = npz_files.load_npz(dsprites_npz)
   groups_of_labels = labelled.LabelledGroups(
       labels, names, designated=("orientation", "position_x"), group_size=3)
   batch = _two_steps(images, groups_of_labels, [1, 1, 1],

@@ -13,6 +13,7 @@ import re
 import numpy as np
 import pytest
 
+from dcign_tf.data import object_meshes
 from dcign_tf.data import objects_dataset
 from dcign_tf.graphics import renderer
 
@@ -288,7 +289,7 @@ def test_two_files_with_one_object_name_are_rejected(tmp_path):
 def test_bad_meshes_are_named(tmp_path, text, message):
   path = write_obj(tmp_path, "bad", text)
   with pytest.raises(ValueError, match=re.escape(repr(path)) + ".*" + message):
-    objects_dataset.load_mesh(path)
+    object_meshes.load_mesh(path)
 
 
 def test_bad_mesh_fails_the_build_and_leaves_nothing_readable(tmp_path):

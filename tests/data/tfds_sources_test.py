@@ -20,7 +20,7 @@ from tensorflow_datasets.core.download import checksums
 
 from dcign_tf import train_config as train_config_lib
 from dcign_tf import trainer
-from dcign_tf.data import labelled
+from dcign_tf.data import npz_files
 from dcign_tf.data import tfds_sources
 
 # smallNORB's magic numbers for uint8 and int32 matrices.
@@ -201,7 +201,7 @@ def test_smallnorb_slices_replicates_channels_and_resizes(smallnorb):
   assert images.shape == (4, 40, 40, 3)
   np.testing.assert_array_equal(labels, full_labels)
   np.testing.assert_array_equal(images[..., :1],
-                                labelled.resize_square(full, 40))
+                                npz_files.resize_square(full, 40))
   np.testing.assert_array_equal(images[..., 2], images[..., 0])
   half, half_labels, _ = tfds_sources.load_tfds(
       "smallnorb", smallnorb["data_dir"], split="train[:50%]")
@@ -302,7 +302,7 @@ def test_shapes3d_colour_labels_and_bt601_gray(shapes3d):
 
   small, _, _ = tfds_sources.load_tfds("shapes3d", shapes3d["data_dir"],
                                        image_size=32)
-  np.testing.assert_array_equal(small, labelled.resize_square(gray, 32))
+  np.testing.assert_array_equal(small, npz_files.resize_square(gray, 32))
 
 
 def test_dsprites_binary_images_become_0_and_255(dsprites):
