@@ -21,6 +21,7 @@ import numpy as np
 import tqdm
 
 from dcign_tf import atomic_files
+from dcign_tf import data_sources
 from dcign_tf import disentanglement
 from dcign_tf import evaluation_report
 from dcign_tf import faces_evaluation
@@ -31,7 +32,6 @@ from dcign_tf import train_config as train_config_lib
 from dcign_tf.data import factor_grid
 from dcign_tf.data import factors
 from dcign_tf.data import render_pool
-from dcign_tf.data import sources
 
 REPORT_FILE = "report.md"
 METRICS_FILE = "metrics.json"
@@ -73,9 +73,8 @@ class EvaluateConfig:
 
 
 def dataset_of(config: train_config_lib.TrainConfig) -> dict:
-  return {"face_model": config.face_model, "image_size": config.image_size,
-          "group_size": config.group_size, "ranges": config.ranges.to_dict(),
-          "data_seed": config.data_seed}
+  """The rendered faces' settings that decide the pixels."""
+  return data_sources.RenderedFaces(config).record()
 
 
 def validate(config: EvaluateConfig):
@@ -174,7 +173,7 @@ def run(config: EvaluateConfig) -> dict:
   names = model_names(config.model_dirs)
   check_output_dir(config, names)
   train_configs = [model_dir_lib.read_config(d) for d in config.model_dirs]
-  if any(c.dataset != "faces" for c in train_configs):
+  if not all(data_sources.source_for(c).rendered for c in train_configs):
     return run_labelled(config, names, train_configs)
   loaded = [task.load_trained(d) for d in config.model_dirs]
   dataset = resolve_dataset(config, [c for c, _ in loaded])
@@ -232,7 +231,7 @@ def run(config: EvaluateConfig) -> dict:
 
 def run_labelled(config: EvaluateConfig, names: list,
                  train_configs: list) -> dict:
-  """Evaluates models of a labelled source (dcign_tf.data.sources): per
+  """Evaluates models of a labelled source (dcign_tf.data_sources): per
   designated factor its latent's Spearman and binned R^2 on the test
   groups, the test MSE, and sweep sheets of test images as each factor's
   latent sweeps (for 3D chairs, the paper's Figure 7: unseen chairs
@@ -248,9 +247,8 @@ def run_labelled(config: EvaluateConfig, names: list,
           f"designated {list(first.designated)}); evaluate them apart.")
   loaded = [task.load_trained(d)
             for d in config.model_dirs]
-  source = task.labelled_source(first)
-  data = sources.evaluation_groups(source, config.eval_groups_per_type,
-                                   config.seed)
+  data = data_sources.source_for(first).evaluation_groups(
+      config.eval_groups_per_type, config.seed)
 
   def fill(staging):
     models, figures = {}, []

@@ -21,6 +21,8 @@ from dcign_tf.data import factors
 
 FACTORS = factors.FACTORS
 METADATA = os.path.join("assets", serving.METADATA_FILE)
+# TFLite interpreter threads: one keeps a re-render's latency steady.
+NUM_THREADS = 1
 
 
 def latest_version(export_dir: str) -> int:
@@ -128,7 +130,7 @@ class TfliteBackend:
   """The TFLite conversions written by export.tflite."""
 
   def __init__(self, export_dir: str, version: int, quantize: str,
-               image_size: int, num_threads: int = 1):
+               image_size: int, num_threads: int = NUM_THREADS):
     from dcign_tf import tflite  # pylint: disable=g-import-not-at-top
     if quantize not in tflite.QUANTIZATIONS:
       raise ValueError(f"--tflite={quantize} is not one of "

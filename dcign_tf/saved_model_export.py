@@ -9,23 +9,25 @@ Writes a trained model dir as TF Serving's layout:
   OUT/dcign_export.json    which model dir the exports come from
 """
 
+import dataclasses
 import json
 import os
 import shutil
 from typing import Optional
 
 from dcign_tf import atomic_files
+from dcign_tf import data_sources
 from dcign_tf import evaluation
 from dcign_tf import evaluator
 from dcign_tf import serving
-from dcign_tf import sweeps
 from dcign_tf import task
 from dcign_tf.data import factors
-from dcign_tf.data import render_pool
-from dcign_tf.data import sources
 
 SOURCE_FILE = "dcign_export.json"
 MODELS_CONFIG_FILE = "models.config"
+# Training groups per factor type that fit the degrees -> latent
+# calibration stored with an export.
+CALIBRATION_GROUPS_PER_TYPE = 40
 
 
 def default_export_dir(model_dir: str) -> str:
@@ -70,34 +72,21 @@ def metadata(config, model, calibrations: dict) -> dict:
 
 
 def dataset_record(config) -> dict:
-  """The training data's settings: the faces' dataset dict, or what
-  `task.labelled_source` needs to read a labelled source again."""
-  if config.dataset == "faces":
-    return evaluator.dataset_of(config)
-  return {key: getattr(config, key) for key in LABELLED_SETTINGS}
+  """The training data's settings, enough to read its images again (see
+  `DataSource.record`)."""
+  return data_sources.source_for(config).record()
 
 
-# The TrainConfig settings that locate and shape a labelled source.
-LABELLED_SETTINGS = ("dataset", "dataset_path", "designated", "factor_names",
-                     "image_size", "group_size", "channels", "data_dir",
-                     "ratio", "object_azimuths", "object_elevations",
-                     "object_lights", "object_up_axis")
-
-
-def fit_calibrations(config, model, groups_per_type: int = 40,
+def fit_calibrations(config, model,
+                     groups_per_type: int = CALIBRATION_GROUPS_PER_TYPE,
                      workers: int = 0) -> dict:
   """Factor -> Calibration, fitted on training groups of the model's own
   dataset (the same fit as trainers.evaluate's). For a labelled source the
   "degrees" are the factor's label classes, and factors go by the
   dataset's names."""
-  if config.dataset != "faces":
-    data = sources.evaluation_groups(task.labelled_source(config),
-                                     groups_per_type, config.seed, "train")
-  else:
-    source = evaluator.source_of(evaluator.dataset_of(config))
-    with render_pool.worker_pool(workers or None) as pool:
-      data = evaluator.render_groups(source, "train", groups_per_type,
-                                     pool)
+  source = data_sources.source_for(dataclasses.replace(config,
+                                                      workers=workers))
+  data = source.evaluation_groups(groups_per_type, config.seed, "train")
   functions = evaluator.ModelFunctions(model)
   codes = functions.encode(data["images"])
   scores = {}
@@ -107,12 +96,13 @@ def fit_calibrations(config, model, groups_per_type: int = 40,
         {f: data[f] for f in factors.FACTORS})
   latents = evaluator.factor_latent_map(config, model, scores)
   fitted = evaluator.calibrations(functions, data, latents, codes)
-  names = sweeps.factor_display_names(config)
+  names = source.display_names()
   return {names[slot]: calibration for slot, calibration in fitted.items()}
 
 
 def export(model_dir: str, export_dir: str, version: Optional[int] = None,
-           calibration_groups_per_type: int = 40, workers: int = 0) -> dict:
+           calibration_groups_per_type: int = CALIBRATION_GROUPS_PER_TYPE,
+           workers: int = 0) -> dict:
   """Exports encoder and decoder; returns {"encoder": path, "decoder": path,
   "models_config": path}."""
   if calibration_groups_per_type < 1:

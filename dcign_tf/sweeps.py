@@ -6,18 +6,17 @@ from typing import Optional
 
 import numpy as np
 
+from dcign_tf import data_sources
 from dcign_tf import evaluation
 from dcign_tf import figures
 from dcign_tf import luma
-from dcign_tf import train_config as train_config_lib
 from dcign_tf.data import factors
 
 
-def factor_display_names(config: train_config_lib.TrainConfig) -> dict:
-  """Model slot -> the factor's name in the dataset (the same for faces)."""
-  if config.dataset == "faces":
-    return {name: name for name in factors.FACTORS}
-  return dict(zip(factors.FACTORS, config.designated))
+def factor_display_names(config) -> dict:
+  """Model slot -> the factor's name in the run's dataset (the same for
+  the faces)."""
+  return data_sources.source_for(config).display_names()
 
 
 def sweep_rows(decode, inputs: np.ndarray, codes: np.ndarray, latent: int,
@@ -67,10 +66,11 @@ def write_sweep_sheet(path: str, decode, inputs: np.ndarray,
   return path
 
 
-def write_sweeps(model, config: train_config_lib.TrainConfig, data: dict,
+def write_sweeps(model, config, data: dict,
                  codes: np.ndarray, scores: dict,
                  calibrations: Optional[dict] = None) -> list:
-  """The trainer's sweep sheets, sweep_{factor}.png in the model dir.
+  """The trainer's sweep sheets, sweep_{factor}.png in `config.model_dir`
+  (`config`: the run's `train_config.TrainConfig`).
 
   Rows: one test image from each of the most frontal intrinsic groups.
   Each factor's latent sweeps its calibrated range in degrees where

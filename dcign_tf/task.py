@@ -3,7 +3,8 @@
 Build the model, restore a trained one from its model dir, build the
 training and evaluation inputs of its data source, and score it. The
 binaries in trainers/ and export/ reach models and data only through
-here, so "rendered faces or a labelled dataset" is decided in one place.
+here; what differs between data sources is each source's own class
+(`dcign_tf.data_sources`).
 """
 
 import dataclasses
@@ -16,6 +17,7 @@ import tensorflow as tf
 import tqdm
 
 from dcign_tf import configs
+from dcign_tf import data_sources
 from dcign_tf import distribution
 from dcign_tf import evaluation
 from dcign_tf import faces_evaluation
@@ -24,12 +26,9 @@ from dcign_tf import model_dir as model_dir_lib
 from dcign_tf import optimizers
 from dcign_tf import precision
 from dcign_tf import train_config as train_config_lib
-from dcign_tf.data import faces_dataset
 from dcign_tf.data import factors
-from dcign_tf.data import groups
 from dcign_tf.data import pipeline
 from dcign_tf.data import render_pool
-from dcign_tf.data import sources
 
 TrainConfig = train_config_lib.TrainConfig
 
@@ -39,90 +38,28 @@ def strategy(name: str = "auto"):
   return distribution.make_strategy(name)
 
 
-def group_source(config: TrainConfig) -> groups.GroupSource:
-  return groups.GroupSource(face_model=config.face_model,
-                            image_size=config.image_size,
-                            group_size=config.group_size, ranges=config.ranges,
-                            seed=config.data_seed)
-
-
-def dataset_builder(config: TrainConfig):
-  dataset_config = faces_dataset.make_config(
-      image_size=config.image_size, group_size=config.group_size,
-      train_groups_per_type=config.train_groups_per_type,
-      test_groups_per_type=config.test_groups_per_type,
-      face_model=config.face_model, ranges=config.ranges,
-      seed=config.data_seed)
-  return faces_dataset.builder(dataset_config, config.data_dir,
-                               num_workers=config.workers or None)
-
-
-def range_warmup(config: TrainConfig) -> Optional[pipeline.RangeWarmup]:
-  if not config.range_warmup_steps:
-    return None
-  return pipeline.RangeWarmup(config.warmup_ranges or config.ranges,
-                              config.range_warmup_steps)
-
-
-def labelled_source(config: TrainConfig) -> Optional[sources.LabelledSource]:
-  """The labelled source of a run (None for the rendered faces), read and
-  checked against the ratio."""
-  if config.dataset == "faces":
-    return None
-  return sources.load(config.dataset, config.dataset_path, config.designated,
-                      config.image_size, config.group_size,
-                      config.factor_names, config.data_dir, config.ratio,
-                      channels=config.channels, render_grid=dict(
-                          azimuths=config.object_azimuths,
-                          elevations=config.object_elevations,
-                          lights=config.object_lights,
-                          up_axis=config.object_up_axis))
+def data_source(config: TrainConfig) -> data_sources.DataSource:
+  """The run's data source (`dcign_tf.data_sources`); nothing read yet."""
+  return data_sources.source_for(config)
 
 
 def train_dataset(config: TrainConfig, first_step: int = 0,
                   sharding: pipeline.Sharding = pipeline.Sharding(),
-                  source: Optional[sources.LabelledSource] = None):
+                  source: Optional[data_sources.DataSource] = None):
   """Grouped training batches from `first_step` on: batch n is the same
   whether a run started at 0 or resumed at n (so a resumed run trains on
   what an uninterrupted one would). Each element is one replica's share
   of the global batch (see `pipeline.Sharding`)."""
-  if source is not None:
-    return pipeline.labelled_dataset(
-        source.train_images, source.train_groups,
-        source.weights(config.ratio), config.groups_per_batch,
-        seed=config.seed, first_step=first_step, sharding=sharding,
-        slots=source.slots)
-  if config.data == "prepared":
-    builder = dataset_builder(config)
-    if not builder.is_prepared():
-      builder.download_and_prepare()
-    return pipeline.prepared_dataset(builder, "train", config.ratio,
-                                     config.groups_per_batch,
-                                     seed=config.seed, first_step=first_step,
-                                     sharding=sharding)
-  workers = config.workers or max(1, (os.cpu_count() or 2) // 2)
-  return pipeline.live_dataset(group_source(config), config.ratio,
-                               config.groups_per_batch, seed=config.seed,
-                               num_workers=workers,
-                               range_warmup=range_warmup(config),
-                               first_step=first_step,
-                               reuse=config.live_reuse, sharding=sharding)
+  return (source or data_source(config)).train_dataset(first_step, sharding)
 
 
 def evaluation_groups(config: TrainConfig,
-                      source: Optional[sources.LabelledSource] = None) -> dict:
-  """Test groups as NumPy arrays: images [M, S, S, 1] float, group_type [M],
+                      source: Optional[data_sources.DataSource] = None
+                      ) -> dict:
+  """Test groups as NumPy arrays: images [M, S, S, C] float, group_type [M],
   group_id [M] and the true factors [M], `eval_groups_per_type` per type."""
-  if source is not None:
-    return sources.evaluation_groups(source, config.eval_groups_per_type,
-                                     config.seed)
-  # Rendered whether the training data is live or prepared: a GroupSource
-  # decides every pixel of a group, so these are the prepared test split's
-  # groups, with the foreground coverage that the prepared data lacks.
-  with render_pool.worker_pool(config.workers or None) as pool:
-    return faces_evaluation.render_groups(
-        group_source(config), "test", config.eval_groups_per_type, pool,
-        with_coverage=True)
+  return (source or data_source(config)).evaluation_groups(
+      config.eval_groups_per_type, config.seed)
 
 
 def evaluation_sizes(config: TrainConfig) -> faces_evaluation.EvaluationSizes:
@@ -144,11 +81,12 @@ def faces_evaluation_data(config: TrainConfig, test: dict) -> dict:
   test groups already rendered."""
   sizes = dataclasses.replace(evaluation_sizes(config),
                               eval_groups_per_type=0)
+  source = data_sources.source_for(config)
   with tqdm.tqdm(total=faces_evaluation.render_tasks(sizes),
                  desc="rendering evaluation data", unit="task",
                  disable=None) as bar:
     with render_pool.worker_pool(config.workers or None) as pool:
-      data = faces_evaluation.render_data(group_source(config), sizes, pool,
+      data = faces_evaluation.render_data(source.group_source(), sizes, pool,
                                           bar.update)
   data["test"] = test
   return data

@@ -19,17 +19,21 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
-from dcign_tf import evaluator
+from dcign_tf import data_sources
 from dcign_tf import serving
-from dcign_tf import task
 from dcign_tf import tflite
 from dcign_tf import train_config as train_config_lib
 from dcign_tf.data import factors
-from dcign_tf.data import groups
-from dcign_tf.data import render_pool
 
 TFLITE_FOLDER = "tflite"
 
+
+# Held-out inputs the converted model is checked on, training inputs that
+# calibrate int8 activation ranges, and the interpreter's threads.
+CHECK_SAMPLES = 64
+REPRESENTATIVE_SAMPLES = 200
+NUM_THREADS = 1
+DEFAULT_QUANTIZE = "none"
 
 @dataclasses.dataclass(frozen=True)
 class ExportedModel:
@@ -74,34 +78,27 @@ def default_output(model: ExportedModel, quantize: str) -> str:
                       f"{model.name}_v{model.version}_{quantize}.tflite")
 
 
-def _source(model: ExportedModel) -> groups.GroupSource:
+def data_source(model: ExportedModel, workers: int = 0):
+  """The data source the model was trained on, from its export's record."""
   dataset = model.metadata.get("dataset")
   if dataset is None:
     raise ValueError(f"{model.path} does not record its dataset; export the "
                      "model again to convert it.")
-  return evaluator.source_of(dataset)
+  return data_sources.source_for(train_config_lib.config_from_dict(
+      {**dataset, "model_dir": "", "workers": workers}))
 
 
 def rendered_images(model: ExportedModel, split: str, count: int,
                     workers: int = 0) -> np.ndarray:
   """`count` images [count, S, S, C] in [0, 1] from `split` ("train" or
   "test") of the model's dataset, all group types mixed."""
-  dataset = model.metadata.get("dataset") or {}
-  if dataset.get("dataset", "faces") != "faces":
-    settings = {key: tuple(v) if isinstance(v, list) else v
-                for key, v in dataset.items()}
-    labelled = task.labelled_source(train_config_lib.TrainConfig(
-        model_dir="", **settings))
-    images = (labelled.train_images if split == "train"
-              else labelled.test_images)
-    order = np.random.default_rng(0).permutation(len(images))[:count]
-    return images[np.sort(order)].astype(np.float32) / 255.0
-  source = _source(model)
-  per_type = max(1, math.ceil(count / (len(factors.GroupType) *
-                                       source.group_size)))
-  with render_pool.worker_pool(workers or None) as pool:
-    data = evaluator.render_groups(source, split, per_type, pool)
-  images = data["images"]
+  source = data_source(model, workers)
+  if source.rendered:
+    per_type = max(1, math.ceil(count / (len(factors.GroupType) *
+                                         source.config.group_size)))
+    images = source.evaluation_groups(per_type, 0, split)["images"]
+  else:
+    images = source.images(split).astype(np.float32) / 255.0
   order = np.random.default_rng(0).permutation(len(images))[:count]
   return images[np.sort(order)]
 
@@ -150,10 +147,11 @@ def check_request(saved_model: str, quantize: str, output: Optional[str],
   return model, output
 
 
-def convert(saved_model: str, quantize: str = "none",
+def convert(saved_model: str, quantize: str = DEFAULT_QUANTIZE,
             output: Optional[str] = None, overwrite: bool = False,
-            samples: int = 64, representative_samples: int = 200,
-            num_threads: int = 1, workers: int = 0) -> dict:
+            samples: int = CHECK_SAMPLES,
+            representative_samples: int = REPRESENTATIVE_SAMPLES,
+            num_threads: int = NUM_THREADS, workers: int = 0) -> dict:
   """Converts, validates against the SavedModel and writes the file.
 
   Raises tflite.ConversionError (and writes nothing) when the TFLite model

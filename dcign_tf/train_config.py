@@ -7,6 +7,7 @@ from typing import Optional
 import tensorflow as tf
 
 from dcign_tf import configs
+from dcign_tf import data_sources
 from dcign_tf import distribution
 from dcign_tf import losses
 from dcign_tf import model as model_lib
@@ -14,16 +15,12 @@ from dcign_tf import optimizers
 from dcign_tf import precision
 from dcign_tf.data import faces_dataset
 from dcign_tf.data import factors
-from dcign_tf.data import groups
 from dcign_tf.data import pipeline
-from dcign_tf.data import sources
 
 DATA_MODES = ("live", "prepared")
-# Sources whose images have no colour to learn from.
-GRAYSCALE_DATASETS = ("faces", "chairs", "objects")
 # Where the training data comes from: the rendered faces or a labelled
-# source of dcign_tf.data.sources.
-DATASETS = ("faces",) + tuple(sources.KINDS)
+# source (dcign_tf.data_sources).
+DATASETS = data_sources.names()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,7 +28,7 @@ class TrainConfig:
   """Everything a training run needs (the flags of trainers.train)."""
 
   model_dir: str
-  # "faces" (rendered) or a labelled source of dcign_tf.data.sources.
+  # "faces" (rendered) or a labelled source (dcign_tf.data_sources).
   dataset: str = "faces"
   dataset_path: Optional[str] = None
   factor_names: tuple = ()
@@ -128,29 +125,7 @@ def validate(config: TrainConfig) -> configs.NetworkConfig:
   """Raises ValueError naming the first setting that cannot work."""
   network = network_config(config)
   probabilities = factors.parse_ratio(config.ratio)
-  if config.channels == 3 and config.dataset in GRAYSCALE_DATASETS:
-    raise ValueError(f"--channels=3: --dataset={config.dataset} renders "
-                     "grayscale images; colour needs a colour source "
-                     "(npz, shapes3d).")
-  if config.dataset == "faces":
-    factors.check_ratio_against_ranges(probabilities, config.ranges)
-    # Loaded now (and cached), so that a face model that cannot be read is
-    # refused before the run writes anything.
-    groups.GroupSource(face_model=config.face_model,
-                       image_size=config.image_size,
-                       group_size=config.group_size,
-                       ranges=config.ranges).model()
-  elif config.dataset not in sources.KINDS:
-    raise ValueError(f"Unknown dataset {config.dataset!r}; allowed: faces, "
-                     f"{', '.join(sources.KINDS)}.")
-  else:
-    for name, value, allowed in (
-        ("data", config.data, "live"), ("live_reuse", config.live_reuse, 1),
-        ("range_warmup_steps", config.range_warmup_steps, 0),
-        ("mirror_odd_factors", config.mirror_odd_factors, ())):
-      if value != allowed:
-        raise ValueError(f"{name}={value!r} applies to the rendered faces, "
-                         f"not --dataset={config.dataset}.")
+  data_sources.source_for(config).check()
   if config.training not in model_lib.TRAINING_MODES:
     raise ValueError(f"Unknown training mode {config.training!r}; allowed: "
                      f"{', '.join(model_lib.TRAINING_MODES)}.")
@@ -213,11 +188,6 @@ def validate(config: TrainConfig) -> configs.NetworkConfig:
   if config.warmup_ranges is not None:
     config.warmup_ranges.check_within(config.ranges, "warm-up range")
     factors.check_ratio_against_ranges(probabilities, config.warmup_ranges)
-  if config.dataset == "faces" and (config.grid_identities < 2 or
-                                    config.grid_bins < 2):
-    raise ValueError("The factor grid needs grid_identities >= 2 and "
-                     f"grid_bins >= 2, got {config.grid_identities} and "
-                     f"{config.grid_bins}.")
   if config.eval_groups_per_type * config.group_size < 8:
     raise ValueError("eval_groups_per_type * group_size must be >= 8 to score "
                      "the latents.")
@@ -226,10 +196,6 @@ def validate(config: TrainConfig) -> configs.NetworkConfig:
 
 
 def factor_latents(config: TrainConfig) -> dict:
-  """Model slot -> latents: the paper's z1-z3 for faces; for a labelled
-  source, one latent per designated factor (see dcign_tf.data.sources)."""
-  if config.dataset == "faces":
-    return dict(model_lib.DEFAULT_FACTOR_LATENTS)
-  return {slot: (index,) for index, slot in
-          enumerate(factors.FACTORS[:len(config.designated)])}
-
+  """Model slot -> latents of the run's source (the paper's z1-z3 for the
+  faces; one latent per designated factor of a labelled source)."""
+  return data_sources.source_for(config).factor_latents()

@@ -116,13 +116,14 @@ def run(config: train_config_lib.TrainConfig, verbose: int = 1,
   """
   network = train_config_lib.validate(config)
   worker = Worker(config.strategy)
+  # A labelled source is read (and its groups checked) here, before
+  # anything is written.
+  source = task.data_source(config)
+  description = source.describe()
+  if description:
+    print(description, flush=True)
   # The devices decide whether the global batch splits into whole groups:
   # checked before anything is written.
-  source = task.labelled_source(config)
-  if source is not None:
-    print(f"{config.dataset} groups (usable combinations per type): train "
-          f"{source.train_groups.describe()}; test "
-          f"{source.test_groups.describe()}.", flush=True)
   run_strategy = task.strategy(config.strategy)
   replicas = run_strategy.num_replicas_in_sync
   distribution.check_groups_per_replica(config.groups_per_batch, replicas)
@@ -238,7 +239,7 @@ def run(config: train_config_lib.TrainConfig, verbose: int = 1,
   steps = int(model.optimizer.iterations.numpy())
   if not worker.is_chief:
     return {"steps": steps}
-  if source is None:
+  if source.rendered:
     print("Evaluating: novel views, identity retrieval, foreground quality "
           "and disentanglement on the factor grid.", flush=True)
     result = faces_evaluation.evaluate_model(
@@ -256,7 +257,7 @@ def run(config: train_config_lib.TrainConfig, verbose: int = 1,
                  wall_time_s=round(time.time() - start, 1))
   metrics["sweeps"] = sweeps.write_sweeps(model, config, data, codes,
                                           metrics["factors"], calibrations)
-  names = sweeps.factor_display_names(config)
+  names = source.display_names()
   metrics["factors"] = {names[slot]: score
                         for slot, score in metrics["factors"].items()}
   metrics["dataset"] = config.dataset

@@ -40,7 +40,8 @@ _SERVER = flags.DEFINE_string(
 _SHEET = flags.DEFINE_string(
     "sheet", None, "Also write input | reconstruction | re-render side by "
     "side to this PNG.")
-_THREADS = flags.DEFINE_integer("num_threads", 1, "TFLite threads.")
+_THREADS = flags.DEFINE_integer("num_threads", rerender_lib.NUM_THREADS,
+                               "TFLite threads.")
 _OVERWRITE = flags.DEFINE_bool("overwrite", False,
                                "Replace existing output PNGs.")
 

@@ -20,7 +20,8 @@ _EXPORT_DIR = flags.DEFINE_string(
 _VERSION = flags.DEFINE_integer(
     "version", None, "Version number (default: the next free one).")
 _CALIBRATION_GROUPS = flags.DEFINE_integer(
-    "calibration_groups_per_type", 40, "Training groups per factor type that "
+    "calibration_groups_per_type",
+    saved_model_export.CALIBRATION_GROUPS_PER_TYPE, "Training groups per factor type that "
     "fit the degrees -> latent calibration stored with the exports.")
 _WORKERS = flags.DEFINE_integer("workers", 0,
                                 "Render processes (0: one per core).")

@@ -24,18 +24,18 @@ _SAVED_MODEL = flags.DEFINE_string(
     "saved_model", None, "A version folder from export.saved_model, e.g. "
     "OUT/decoder/1.")
 _QUANTIZE = flags.DEFINE_string(
-    "quantize", "none", f"One of {', '.join(tflite.QUANTIZATIONS)}.")
+    "quantize", tflite_export.DEFAULT_QUANTIZE, f"One of {', '.join(tflite.QUANTIZATIONS)}.")
 _OUTPUT = flags.DEFINE_string(
     "output", None, "The .tflite file (default: OUT/tflite/<name>_v<N>_"
     "<quantize>.tflite).")
 _OVERWRITE = flags.DEFINE_bool("overwrite", False,
                                "Replace an existing output file.")
-_SAMPLES = flags.DEFINE_integer("samples", 64,
+_SAMPLES = flags.DEFINE_integer("samples", tflite_export.CHECK_SAMPLES,
                                 "Held-out inputs the check runs on.")
 _REPRESENTATIVE = flags.DEFINE_integer(
-    "representative_samples", 200, "int8: training inputs that calibrate "
+    "representative_samples", tflite_export.REPRESENTATIVE_SAMPLES, "int8: training inputs that calibrate "
     "the activation ranges.")
-_THREADS = flags.DEFINE_integer("num_threads", 1,
+_THREADS = flags.DEFINE_integer("num_threads", tflite_export.NUM_THREADS,
                                 "Interpreter threads for the check.")
 _WORKERS = flags.DEFINE_integer("workers", 0,
                                 "Render processes (0: one per core).")

@@ -20,11 +20,12 @@ def fixture_dsprites_npz(tmp_path):
   return str(path)
 
 
-@pytest.fixture(name="tiny_config")
+@pytest.fixture(name="tiny_config", scope="session")
 def fixture_tiny_config():
   """A factory of the smallest training run that exercises everything:
   tiny_config(model_dir, **overrides) -> TrainConfig (32 px, groups of 3,
-  6 latents, 2 steps, a 2 x 2 factor grid)."""
+  6 latents, 2 steps, a 2 x 2 factor grid). Session-scoped, so that
+  module-scoped fixtures can train with it too."""
   from dcign_tf import train_config  # pylint: disable=import-outside-toplevel
 
   def make(model_dir, **overrides):

@@ -329,7 +329,8 @@ def test_trains_on_a_face_model_the_user_owns(tiny_config, tmp_path, kind):
   assert model_dir_lib.read_config(str(tmp_path / "run")).face_model == spec
   # Groups are rendered from that model: two shape modes (and the BFM
   # file's one albedo mode).
-  source = task.group_source(tiny_config(tmp_path, face_model=spec))
+  source = task.data_source(tiny_config(tmp_path,
+                                        face_model=spec)).group_source()
   assert source.model().identity_size == {"npz": 2, "bfm": 3, "obj": 2}[kind]
 
 
@@ -460,7 +461,7 @@ def test_trains_in_colour_on_a_colour_npz(tiny_config, tmp_path):
 @pytest.mark.parametrize("dataset", ["faces", "chairs", "objects"])
 def test_colour_is_refused_for_grayscale_sources(
     tiny_config, tmp_path, dataset):
-  with pytest.raises(ValueError, match=f"--dataset={dataset} renders "
+  with pytest.raises(ValueError, match=f"--dataset={dataset} gives "
                      "grayscale images"):
     trainer.run(tiny_config(tmp_path / "run", dataset=dataset, channels=3,
                             dataset_path=str(tmp_path),

@@ -2,9 +2,13 @@
 
 from absl import flags
 
+from dcign_tf import train_config
 from dcign_tf.data import factors
 from dcign_tf.data import faces_dataset
 from dcign_tf.data import groups
+
+# The library's defaults of every data setting.
+_DEFAULTS = train_config.TrainConfig(model_dir="")
 
 
 def define_flags():
@@ -12,29 +16,30 @@ def define_flags():
   several binaries can live in one process, as in tests)."""
   if "image_size" in flags.FLAGS:
     return
-  flags.DEFINE_integer("image_size", 64, "Image size in pixels (32-256; the "
-                       "paper's is 150).")
-  flags.DEFINE_integer("group_size", 20, "Images per group (G >= 2).")
+  flags.DEFINE_integer("image_size", _DEFAULTS.image_size,
+                       "Image size in pixels (32-256; the paper's is 150).")
+  flags.DEFINE_integer("group_size", _DEFAULTS.group_size,
+                       "Images per group (G >= 2).")
   flags.DEFINE_integer("train_groups_per_type",
-                       faces_dataset.PAPER_TRAIN_GROUPS_PER_TYPE,
+                       _DEFAULTS.train_groups_per_type,
                        "Training groups of each of the four types.")
   flags.DEFINE_integer("test_groups_per_type",
-                       faces_dataset.PAPER_TEST_GROUPS_PER_TYPE,
+                       _DEFAULTS.test_groups_per_type,
                        "Test groups of each of the four types.")
-  flags.DEFINE_string("face_model", "builtin",
+  flags.DEFINE_string("face_model", _DEFAULTS.face_model,
                       "builtin, bfm:PATH, obj:FOLDER[?keep=N|FILE] or "
                       "npz:PATH.")
-  for name, default in zip(factors.FACTORS, (factors.FactorRanges().azimuth,
-                                             factors.FactorRanges().elevation,
-                                             factors.FactorRanges().light)):
+  for name in factors.FACTORS:
+    default = _DEFAULTS.ranges.span(name)
     flags.DEFINE_list(f"{name}_range", [str(v) for v in default],
                       f"low,high of the {name} in degrees, within "
                       "[-180, 180].")
-  flags.DEFINE_integer("data_seed", 0, "Seed of the rendered dataset.")
+  flags.DEFINE_integer("data_seed", _DEFAULTS.data_seed,
+                       "Seed of the rendered dataset.")
   flags.DEFINE_string("data_dir", None, "TFDS data folder (default "
                       "~/tensorflow_datasets).")
-  flags.DEFINE_integer("workers", 0, "Render processes (0: one per core).",
-                       lower_bound=0)
+  flags.DEFINE_integer("workers", _DEFAULTS.workers,
+                       "Render processes (0: one per core).", lower_bound=0)
 
 
 def parse_range(raw, flag: str) -> tuple:

@@ -215,3 +215,24 @@ def _cached_model(spec: str) -> face_model_lib.FaceModel:
 def identity_size(face_model_spec: str) -> int:
   return _cached_model(face_model_spec).identity_size
 
+
+def render_groups(source: GroupSource, split: str,
+                  groups_per_type: int, pool=None, progress=None,
+                  with_coverage: bool = False) -> dict:
+  """Groups (split, type, 0..n-1) of every type, as evaluation arrays.
+
+  These are the very groups of the prepared dataset's split (a GroupSource
+  decides every pixel of (split, type, index)). `with_coverage` adds each
+  image's foreground coverage (for the foreground scores).
+  """
+  tasks = [(split, int(t), i) for t in factors.GroupType
+           for i in range(groups_per_type)
+           if t.factor is None or np.ptp(source.ranges.span(t.factor)) > 0]
+  examples = []
+  render = (source.example_with_coverage if with_coverage
+            else source.example)
+  for example in (pool.imap(render, tasks) if pool else map(render, tasks)):
+    examples.append(example)
+    if progress:
+      progress(1)
+  return stack_examples(examples)

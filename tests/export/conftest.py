@@ -15,21 +15,16 @@ import pytest
 import tensorflow as tf
 
 from dcign_tf import saved_model_export
-from dcign_tf import train_config as train_config_lib
 from dcign_tf import trainer
 
+
 @pytest.fixture(scope="module")
-def tiny_export(tmp_path_factory):
+def tiny_export(tmp_path_factory, tiny_config):
   """A model trained 2 steps at 32 px with 6 latents and exported: the
   paths export.saved_model returns (encoder, decoder, models_config)."""
   root = tmp_path_factory.mktemp("tiny_export")
   model_dir = str(root / "model")
-  trainer.run(train_config_lib.TrainConfig(
-      model_dir=model_dir, image_size=32, group_size=4, network="small",
-      latent_size=6, ratio="1:1:1:1", train_steps=2, checkpoint_every=2,
-      eval_groups_per_type=2, workers=1, sweep_faces=1, sweep_steps=2,
-      grid_identities=2, grid_bins=2, metric_samples=40),
-                verbose=0)
+  trainer.run(tiny_config(model_dir), verbose=0)
   return saved_model_export.export(model_dir, str(root / "export"),
                                    calibration_groups_per_type=2, workers=1)
 

@@ -15,7 +15,6 @@ from dcign_tf import saved_model_export
 from dcign_tf import serving
 from dcign_tf import task
 from dcign_tf import tflite_export
-from dcign_tf import train_config as train_config_lib
 from dcign_tf import trainer
 
 # Each trains or exports a whole (tiny) model.
@@ -25,19 +24,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 
 
-def tiny_training(model_dir, **overrides):
-  settings = dict(model_dir=str(model_dir), image_size=32, group_size=4,
-                  network="small", latent_size=6, ratio="1:1:1:1",
-                  train_steps=2, checkpoint_every=2, eval_groups_per_type=2,
-                  workers=1, sweep_faces=1, sweep_steps=2, grid_identities=2, grid_bins=2, metric_samples=40)
-  settings.update(overrides)
-  return train_config_lib.TrainConfig(**settings)
-
-
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, tiny_config):
   model_dir = tmp_path_factory.mktemp("models") / "dcign"
-  trainer.run(tiny_training(model_dir), verbose=0)
+  trainer.run(tiny_config(model_dir), verbose=0)
   return str(model_dir)
 
 
@@ -182,7 +172,7 @@ def test_an_export_killed_part_way_leaves_no_version_behind(trained,
                 if name.startswith(serving.STAGING_PREFIX)]
 
 
-def test_a_colour_labelled_model_exports_and_converts(tmp_path):
+def test_a_colour_labelled_model_exports_and_converts(tmp_path, tiny_config):
   # Hue 3 x position 4 colour squares in the dSprites .npz layout.
   classes = np.array([(h, x) for h in range(3) for x in range(4)])
   imgs = np.zeros((len(classes), 32, 32, 3), np.uint8)
@@ -190,13 +180,11 @@ def test_a_colour_labelled_model_exports_and_converts(tmp_path):
     image[8:20, 4 + 6 * x:14 + 6 * x, hue] = 250
   np.savez(tmp_path / "colour.npz", imgs=imgs, latents_classes=classes)
   model_dir = str(tmp_path / "run")
-  trainer.run(train_config_lib.TrainConfig(
-      model_dir=model_dir, dataset="npz", channels=3,
+  trainer.run(tiny_config(
+      model_dir, dataset="npz", channels=3,
       dataset_path=str(tmp_path / "colour.npz"),
       factor_names=("hue", "position"), designated=("position",),
-      ratio="1:0:0:1", image_size=32, group_size=3, latent_size=6,
-      train_steps=2, checkpoint_every=1, eval_groups_per_type=3,
-      sweep_faces=1, sweep_steps=2), verbose=0)
+      ratio="1:0:0:1"), verbose=0)
   paths = saved_model_export.export(model_dir, str(tmp_path / "export"),
                                     calibration_groups_per_type=3)
   encoder = tf.saved_model.load(paths["encoder"])

@@ -23,21 +23,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 
 
-def tiny_training(model_dir, **overrides):
-  settings = dict(model_dir=str(model_dir), image_size=32, group_size=4,
-                  network="small", latent_size=6, ratio="1:1:1:1",
-                  train_steps=2, checkpoint_every=2, eval_groups_per_type=2,
-                  workers=1, sweep_faces=1, sweep_steps=2, grid_identities=2, grid_bins=2, metric_samples=40)
-  settings.update(overrides)
-  return train_config_lib.TrainConfig(**settings)
-
-
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, tiny_config):
   root = tmp_path_factory.mktemp("models")
   dcign, vae = root / "dcign", root / "vae"
-  trainer.run(tiny_training(dcign), verbose=0)
-  trainer.run(tiny_training(vae, training="vae"), verbose=0)
+  # Groups of 4: the counts below are 4 types x 2 groups x 4 images.
+  trainer.run(tiny_config(dcign, group_size=4), verbose=0)
+  trainer.run(tiny_config(vae, training="vae", group_size=4), verbose=0)
   return str(dcign), str(vae)
 
 
@@ -60,6 +52,8 @@ def test_two_models_side_by_side(trained, tmp_path):
     assert 0 < values["test_mse_per_pixel"] < 1
     assert set(values["novel_view"]) == {"azimuth", "elevation", "light"}
     for novel in values["novel_view"].values():
+      # 2 test groups x 2 sources, each re-rendered at the other 3 views
+      # of its group of 4.
       assert novel["mean_error"] >= 0 and novel["pairs"] == 2 * 2 * 3
       assert 0 < novel["mean_foreground_psnr"] < 100
       assert -1 <= novel["mean_foreground_ssim"] <= 1
@@ -114,12 +108,13 @@ def test_existing_report_is_kept_unless_overwrite(trained, tmp_path):
       "dcign"}
 
 
-def test_refuses_dirs_without_checkpoint_or_config(trained, tmp_path):
+def test_refuses_dirs_without_checkpoint_or_config(trained, tmp_path,
+                                                     tiny_config):
   empty = tmp_path / "empty"
   empty.mkdir()
   with pytest.raises(ValueError, match="has no config.json"):
     evaluator.run(tiny([str(empty)], tmp_path / "out"))
-  config = tiny_training(tmp_path / "untrained")
+  config = tiny_config(tmp_path / "untrained")
   os.makedirs(config.model_dir)
   atomic_files.write_json_atomically(
       os.path.join(config.model_dir, model_dir_lib.CONFIG_FILE),
@@ -186,8 +181,8 @@ def _chairs_folder(folder):
   return str(folder)
 
 
-def test_chairs_models_get_figure_7_and_their_scores(tmp_path):
-  chairs = tiny_training(
+def test_chairs_models_get_figure_7_and_their_scores(tmp_path, tiny_config):
+  chairs = tiny_config(
       tmp_path / "chairs", dataset="chairs", designated=("azimuth",),
       dataset_path=_chairs_folder(tmp_path / "manual"), ratio="1:0:0:1",
       data_dir=str(tmp_path / "tfds"))
@@ -212,9 +207,9 @@ def test_chairs_models_get_figure_7_and_their_scores(tmp_path):
 
 
 def test_models_of_different_labelled_sources_are_evaluated_apart(
-    tmp_path, dsprites_npz):
+    tmp_path, dsprites_npz, tiny_config):
   for name, designated in (("a", ("orientation",)), ("b", ("position_x",))):
-    trainer.run(tiny_training(
+    trainer.run(tiny_config(
         tmp_path / name, dataset="npz", dataset_path=dsprites_npz,
         designated=designated, ratio="1:0:0:1", group_size=3,
         eval_groups_per_type=3), verbose=0)
