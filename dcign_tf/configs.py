@@ -1,6 +1,6 @@
 """Network geometry: the paper's exact one and two narrower CPU presets.
 
-The paper's network (DESIGN.md, from the original Torch code) at 150 px:
+The paper's network (docs/design.md, from the original Torch code) at 150 px:
 three 5x5 valid convolutions (96, 48, 24 filters) each followed by 2x2 max
 pooling and ReLU, two linear heads to 200 latents; the decoder is a linear
 layer back to 15 x 15 x 24 then four stages of nearest-neighbour x2
