@@ -17,6 +17,7 @@ from dcign_tf import disentanglement
 from dcign_tf import evaluation
 from dcign_tf import identity_retrieval
 from dcign_tf import image_quality
+from dcign_tf import model as model_lib
 from dcign_tf.data import factor_grid
 from dcign_tf.data import factors
 from dcign_tf.data import groups
@@ -110,9 +111,10 @@ class ModelFunctions:
 
 
 def factor_latent_map(train_config, model, scores: dict) -> dict:
-  """Factor -> its latent: the designated one for DC-IGN, the most varying
-  one over the factor's groups for an entangled model (paper §4.1.1)."""
-  if train_config.training == "dcign":
+  """Factor -> its latent: the designated one for DC-IGN and the Group-VAE,
+  the most varying one over the factor's groups for a model without
+  designated latents (the paper's §4.1.1)."""
+  if train_config.training in model_lib.DESIGNATED_MODES:
     return {name: int(indices[0])
             for name, indices in model.factor_latents.items()}
   return {name: score["latent"] for name, score in scores.items()}
@@ -187,7 +189,8 @@ def evaluate_model(name: str, model_dir: str, train_config, model,
   foreground = (image_quality.summary(reconstructions, test["images"],
                                       test["coverage"])
                 if "coverage" in test else None)
-  designated = (model.factor_latents if train_config.training == "dcign"
+  designated = (model.factor_latents
+                if train_config.training in model_lib.DESIGNATED_MODES
                 else None)
   scores = evaluation.factor_scores(
       codes, test["group_type"], test["group_id"],

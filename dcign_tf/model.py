@@ -7,19 +7,31 @@ intrinsic -> every latent not given to a factor); all others are clamped to
 their group mean on the way to the decoder and pulled towards it in the
 backward pass (`clamp.clamp_to_group_mean`). `training="vae"` is the paper's
 entangled baseline: the same network and data, plain SGVB, no clamping.
+`training="gvae"` averages the posteriors of the latents a group shares
+(`group_vae`) and `training="ada_gvae"` those a pair of group members is
+inferred to share (`ada_gvae`): the weak-supervision methods that came
+after DC-IGN, on the same groups.
 """
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from dcign_tf import ada_gvae
 from dcign_tf import clamp
 from dcign_tf import configs
+from dcign_tf import group_vae
 from dcign_tf import layers
 from dcign_tf import losses
 from dcign_tf.data import factors
 
-TRAINING_MODES = ("dcign", "vae")
+# dcign: the paper's clamp; vae: plain SGVB; gvae and ada_gvae: the
+# weakly supervised baselines of Locatello et al. (2020) on the same groups.
+TRAINING_MODES = ("dcign", "vae", "gvae", "ada_gvae")
+# Modes whose latents are assigned to factors by the group types (the
+# others are scored, like the paper's baseline, by the latent that varies
+# most with each factor).
+DESIGNATED_MODES = ("dcign", "gvae")
 # What inactive latents receive in the backward pass (see DCIGN).
 CLAMP_GRADIENTS = ("pull", "mean_and_pull")
 # What the decoder receives at inactive latents (see DCIGN).
@@ -65,8 +77,10 @@ class DCIGN(keras.Model):
 
   Args:
     network: a `configs.NetworkConfig` (or its dict).
-    training: "dcign" (clamp and pull to the group mean) or "vae" (the
-      entangled baseline).
+    training: "dcign" (clamp and pull to the group mean), "vae" (the
+      entangled baseline), "gvae" (the Group-VAE: shared latents'
+      posteriors averaged over the group) or "ada_gvae" (Ada-GVAE: pairs
+      of group members, the shared latents inferred).
     factor_latents: factor name -> latent indices it owns (default z1, z2,
       z3 for azimuth, elevation, light); factors left out have no latent
       (chairs: {"azimuth": [0]}).
@@ -274,7 +288,10 @@ class DCIGN(keras.Model):
                        tf.repeat(tf.cast(data["group_type"], tf.int32),
                                  group_size))
 
-    distribution = self.encode(flat_images)
+    own = distribution = self.encode(flat_images)
+    if self.training_mode in ("gvae", "ada_gvae"):
+      distribution = self.aggregate_posterior(own, group_ids, active,
+                                              num_groups, group_size)
     if sample:
       # Reparameterised: z = mean + stddev * noise.
       if noise is None:
@@ -306,15 +323,16 @@ class DCIGN(keras.Model):
         pull = clamp.invariance_penalty(latents, group_ids, active,
                                         self.invariance_scale, num_groups)
         pull_loss = pull / batch_images
-    else:
+    else:  # The averaging (if any) is in the posterior itself.
       decoder_latents = latents
     logits = self.decode_logits(decoder_latents)
     reconstruction = losses.reconstruction_nll(
         flat_images, logits, self.likelihood, self.pixel_stddev)
     kl = losses.kl_to_prior(distribution)
-    # Invariance is measured on posterior means: the samples' own noise would
-    # hide how far the codes themselves are from their group's.
-    loc = distribution.mean()
+    # Invariance is measured on the encoder's posterior means: the samples'
+    # own noise would hide how far the codes themselves are from their
+    # group's (and an averaged posterior is invariant by construction).
+    loc = own.mean()
     deviation = loc - clamp.group_means(loc, group_ids, num_groups)
     inactive = 1.0 - active
     invariance = tf.reduce_sum(inactive * tf.square(deviation)) / tf.maximum(
@@ -328,6 +346,23 @@ class DCIGN(keras.Model):
                                                tf.sigmoid(logits))),
         "invariance": invariance,
     }, decoder_latents
+
+  def aggregate_posterior(self, distribution, group_ids, active, num_groups,
+                          group_size):
+    """The weakly supervised baselines' posterior: on the latents a group
+    shares (gvae: the inactive ones) or a pair is inferred to share
+    (ada_gvae), the members' posteriors averaged."""
+    mean = distribution.mean()
+    log_variance = 2.0 * tf.math.log(distribution.stddev())
+    if self.training_mode == "gvae":
+      mean, log_variance = group_vae.average_posteriors(
+          mean, log_variance, group_ids, 1.0 - active, num_groups)
+    else:
+      partners = clamp.other_member_indices(
+          self.member_shifts(num_groups, group_size), group_size)
+      mean, log_variance, _ = ada_gvae.average_pairs(mean, log_variance,
+                                                     partners)
+    return losses.posterior(mean, log_variance)
 
   def compute_gradients(self, data, noise=None):
     """(gradients, loss terms) of one replica's share of a global batch.

@@ -19,6 +19,7 @@ from dcign_tf import atomic_files
 from dcign_tf import data_sources
 from dcign_tf import evaluation
 from dcign_tf import evaluator
+from dcign_tf import model as model_lib
 from dcign_tf import serving
 from dcign_tf import task
 from dcign_tf.data import factors
@@ -90,7 +91,8 @@ def fit_calibrations(config, model,
   functions = evaluator.ModelFunctions(model)
   codes = functions.encode(data["images"])
   scores = {}
-  if config.training != "dcign":  # Only an entangled model needs them.
+  # Only a model without designated latents needs the scores to find them.
+  if config.training not in model_lib.DESIGNATED_MODES:
     scores = evaluation.factor_scores(
         codes, data["group_type"], data["group_id"],
         {f: data[f] for f in factors.FACTORS})

@@ -108,7 +108,8 @@ def evaluate(model, config: TrainConfig, data: dict) -> dict:
       for i in range(0, len(data["images"]), 256)])
   mse = float(np.mean((reconstructions - data["images"]) ** 2))
   codes = encode_all(model, data["images"])
-  designated = (model.factor_latents if config.training == "dcign" else None)
+  designated = (model.factor_latents
+                if config.training in model_lib.DESIGNATED_MODES else None)
   scores = evaluation.factor_scores(
       codes, data["group_type"], data["group_id"],
       {name: data[name] for name in factors.FACTORS if name in data},

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from dcign_tf import ada_gvae
 from dcign_tf import clamp
 from dcign_tf import configs
 from dcign_tf import losses
@@ -125,6 +126,53 @@ def test_vae_mode_is_plain_sgvb():
       losses.kl_to_prior(distribution))
   np.testing.assert_allclose(values["loss"].numpy(), expected.numpy(),
                              rtol=1e-5)
+
+
+def test_gvae_mode_decodes_the_groups_averaged_posterior():
+  model = _model(training="gvae", beta=0.5)
+  batch = _batch()
+  values, latents = model.objective(batch, sample=False)
+  images = tf.reshape(batch["images"], [-1, 16, 16, 1])
+  own = model.encode(images)
+  mean = own.mean().numpy().reshape(3, 4, 6)
+  variance = own.variance().numpy().reshape(3, 4, 6)
+  latents = latents.numpy().reshape(3, 4, 6)
+  expected_mean, expected_variance = mean.copy(), variance.copy()
+  for group, group_type in enumerate(batch["group_type"].numpy()):
+    shared = model.active_table[group_type] == 0
+    expected_mean[group][:, shared] = mean[group][:, shared].mean(0)
+    expected_variance[group][:, shared] = variance[group][:, shared].mean(0)
+  # Without sampling the decoder gets the averaged means; the KL is the
+  # averaged posterior's, in closed form.
+  np.testing.assert_allclose(latents, expected_mean, rtol=1e-5, atol=1e-6)
+  kl = 0.5 * np.sum(expected_variance + expected_mean ** 2 - 1 -
+                    np.log(expected_variance), axis=-1).reshape(-1)
+  np.testing.assert_allclose(values["kl"].numpy(), kl.mean(), rtol=1e-4)
+  logits = model.decoder(tf.constant(latents.reshape(12, 6)))
+  expected = np.mean(losses.bernoulli_nll(images, logits).numpy() + 0.5 * kl)
+  np.testing.assert_allclose(values["loss"].numpy(), expected, rtol=1e-5)
+
+
+def test_ada_gvae_mode_averages_each_image_with_its_partner():
+  model = _model(training="ada_gvae")
+  batch = _batch()
+  _, latents = model.objective(batch, sample=False)
+  own = model.encode(tf.reshape(batch["images"], [-1, 16, 16, 1]))
+  partners = clamp.other_member_indices(model.member_shifts(3, 4), 4)
+  mean, _, shared = ada_gvae.average_pairs(
+      own.mean(), tf.math.log(own.variance()), partners)
+  np.testing.assert_allclose(latents.numpy(), mean.numpy(), rtol=1e-6)
+  # Some latents are averaged and some are not, in every row.
+  shared = shared.numpy()
+  assert shared.any(axis=1).all() and (~shared).any(axis=1).all()
+
+
+@pytest.mark.parametrize("training", ["gvae", "ada_gvae"])
+def test_the_baselines_train(training):
+  model = _model(training=training)
+  dataset = tf.data.Dataset.from_tensors(_batch()).repeat()
+  history = model.fit(dataset, steps_per_epoch=10, epochs=3, verbose=0)
+  assert history.history["loss"][-1] < 0.9 * history.history["loss"][0]
 
 
 def test_loss_falls_on_a_fixed_batch():

@@ -90,6 +90,21 @@ def test_vae_baseline_scores_its_most_varying_latents(tiny_config, tmp_path):
     assert score["latent"] == int(np.argmax(within)), factor
 
 
+@pytest.mark.parametrize("training, chosen_by", [
+    ("gvae", "designated"), ("ada_gvae", "largest within-group variance")])
+def test_weak_supervision_baselines_train_and_are_scored(
+    tiny_config, tmp_path, training, chosen_by):
+  metrics = trainer.run(tiny_config(tmp_path, training=training), verbose=0)
+  assert metrics["training"] == training and metrics["steps"] == 2
+  for score in metrics["factors"].values():
+    assert score["chosen_by"] == chosen_by
+  # The Group-VAE's latents are assigned as DC-IGN's are.
+  if training == "gvae":
+    assert [metrics["factors"][f]["latent"] for f in factors.FACTORS] == [
+        0, 1, 2]
+  assert set(metrics["identity_retrieval"]) == set(factors.FACTORS)
+
+
 @pytest.mark.parametrize("overrides,message", [
     (dict(network="paper", image_size=64), "cannot be produced by decoder"),
     (dict(latent_size=3), "latent_size must be >= 4"),

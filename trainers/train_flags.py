@@ -43,8 +43,11 @@ _define("enum", "data", "live: render groups on the fly; prepared: read the "
         train_config_lib.DATA_MODES)
 _define("string", "network", "Network preset: paper, medium or small.")
 _define("integer", "latent_size", "Latents (N).")
-_define("string", "training", "dcign (clamp and pull to the group mean) or "
-        f"vae (the baseline); one of {', '.join(model_lib.TRAINING_MODES)}.")
+_define("string", "training", "dcign (clamp and pull to the group mean), "
+        "vae (the paper's baseline), gvae (Group-VAE: the posteriors of the "
+        "latents a group shares averaged) or ada_gvae (Ada-GVAE: pairs of "
+        "group members, the shared latents inferred); one of "
+        f"{', '.join(model_lib.TRAINING_MODES)}.")
 _define("float", "invariance_scale", "Pull of inactive latents to their "
         "group mean, relative to a loss summed over one image's pixels.")
 _define("float", "beta", "Weight of the KL term.")
