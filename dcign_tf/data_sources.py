@@ -15,15 +15,16 @@ source reads only its data settings.
   faces      rendered groups (`groups`, `pipeline`, `faces_dataset`), live
              or prepared; factors azimuth, elevation, light, identity
   npz        any .npz in the dSprites layout (`npz_files.load_npz`), factor
-             names from the file or given; no test split (test groups are
-             drawn from the same images with another seed)
+             names from the file or given; its test split holds out whole
+             combinations of the intrinsic factors (`held_out`)
   chairs     the 3D chairs of Aubry et al. (`chairs_dataset`), prepared from
              the manual-download folder; split by chair
   objects    a folder of OBJ meshes (`objects_dataset`), rendered at a grid
              of azimuths, elevations and lights; split by object
   smallnorb, shapes3d, dsprites
              TFDS's own builders (`tfds_sources`), prepared offline from the
-             original files; smallNORB has a test split
+             original files; smallNORB has its own test split (by
+             instance), Shapes3D and dSprites are held out like npz
 """
 
 import os
@@ -35,6 +36,7 @@ from dcign_tf.data import chairs_dataset
 from dcign_tf.data import factors
 from dcign_tf.data import faces_dataset
 from dcign_tf.data import groups
+from dcign_tf.data import held_out
 from dcign_tf.data import labelled
 from dcign_tf.data import npz_files
 from dcign_tf.data import objects_dataset
@@ -234,8 +236,9 @@ class LabelledDataSource(DataSource):
   factor_names = ()
   # --dataset_path is required and names this.
   path_needs = ""
-  # Whether the data has a test split of its own; if not, test groups are
-  # drawn from the training images with another seed.
+  # Whether the data has a test split of its own; if not, whole
+  # combinations of the intrinsic factors are held out as the test split
+  # (`held_out.split`).
   has_test_split = True
   # The TrainConfig settings that locate and shape a labelled source.
   RECORD_SETTINGS = ("dataset", "dataset_path", "designated", "factor_names",
@@ -279,6 +282,12 @@ class LabelledDataSource(DataSource):
                        f"{self.path_needs}).")
     train_images, train_labels, test_images, test_labels, names = self.read()
     designated = labelled_source.check_designated(config.designated, names)
+    if not self.has_test_split:
+      # One set of images: hold out whole objects (held_out.split), so the
+      # test scores are out of sample.
+      train, test = held_out.split(train_labels, names, designated)
+      test_images, test_labels = train_images[test], train_labels[test]
+      train_images, train_labels = train_images[train], train_labels[train]
     groups_of = {
         key: labelled.LabelledGroups(labels, names, designated,
                                      config.group_size)

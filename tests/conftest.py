@@ -7,15 +7,32 @@ import pytest
 @pytest.fixture(name="dsprites_npz")
 def fixture_dsprites_npz(tmp_path):
   """A .npz in the dSprites layout (imgs {0, 1} [N, 32, 32],
-  latents_classes [N, 6]) crossing shape 2 x orientation 4 x position_x 3;
-  a square whose place and size follow the labels. Returns its path."""
-  classes = np.array([(0, s, 0, o, x, 0) for s in range(2) for o in range(4)
+  latents_classes [N, 6]) crossing shape 4 x orientation 4 x position_x 3;
+  a square whose place and size follow the labels (four shapes, so that a
+  held-out test split keeps two of them). Returns its path."""
+  classes = np.array([(0, s, 0, o, x, 0) for s in range(4) for o in range(4)
                       for x in range(3)])
   imgs = np.zeros((len(classes), 32, 32), np.uint8)
   for image, (_, shape, _, orientation, x, _) in zip(imgs, classes):
-    image[4 + 2 * orientation:12 + 2 * orientation + 4 * shape,
+    image[2 + 2 * orientation:8 + 2 * orientation + 4 * shape,
           4 + 6 * x:12 + 6 * x] = 1
   path = tmp_path / "dsprites.npz"
+  np.savez(path, imgs=imgs, latents_classes=classes)
+  return str(path)
+
+
+@pytest.fixture(name="colour_npz")
+def fixture_colour_npz(tmp_path):
+  """A colour .npz in the dSprites layout (imgs [N, 32, 32, 3], factors
+  hue 4 x position 4): a square of the hue's colour at the position.
+  Returns its path."""
+  colours = np.array([(250, 0, 0), (0, 250, 0), (0, 0, 250), (250, 250, 0)],
+                     np.uint8)
+  classes = np.array([(h, x) for h in range(4) for x in range(4)])
+  imgs = np.zeros((len(classes), 32, 32, 3), np.uint8)
+  for image, (hue, x) in zip(imgs, classes):
+    image[8:20, 4 + 6 * x:14 + 6 * x] = colours[hue]
+  path = tmp_path / "colour.npz"
   np.savez(path, imgs=imgs, latents_classes=classes)
   return str(path)
 

@@ -451,15 +451,9 @@ def test_trains_on_a_folder_of_obj_objects(tiny_config, tmp_path):
              for split in builder.info.splits.values()) == 48
 
 
-def test_trains_in_colour_on_a_colour_npz(tiny_config, tmp_path):
-  # Hue 3 x position 4, the square's colour set by the hue.
-  classes = np.array([(h, x) for h in range(3) for x in range(4)])
-  imgs = np.zeros((len(classes), 32, 32, 3), np.uint8)
-  for image, (hue, x) in zip(imgs, classes):
-    image[8:20, 4 + 6 * x:14 + 6 * x, hue] = 250
-  np.savez(tmp_path / "colour.npz", imgs=imgs, latents_classes=classes)
+def test_trains_in_colour_on_a_colour_npz(tiny_config, tmp_path, colour_npz):
   config = tiny_config(tmp_path / "run", dataset="npz", channels=3,
-                       dataset_path=str(tmp_path / "colour.npz"),
+                       dataset_path=colour_npz,
                        factor_names=("hue", "position"),
                        designated=("position",),
                        ratio="1:0:0:1")

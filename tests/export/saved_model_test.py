@@ -172,17 +172,12 @@ def test_an_export_killed_part_way_leaves_no_version_behind(trained,
                 if name.startswith(serving.STAGING_PREFIX)]
 
 
-def test_a_colour_labelled_model_exports_and_converts(tmp_path, tiny_config):
-  # Hue 3 x position 4 colour squares in the dSprites .npz layout.
-  classes = np.array([(h, x) for h in range(3) for x in range(4)])
-  imgs = np.zeros((len(classes), 32, 32, 3), np.uint8)
-  for image, (hue, x) in zip(imgs, classes):
-    image[8:20, 4 + 6 * x:14 + 6 * x, hue] = 250
-  np.savez(tmp_path / "colour.npz", imgs=imgs, latents_classes=classes)
+def test_a_colour_labelled_model_exports_and_converts(tmp_path, tiny_config,
+                                                     colour_npz):
+  imgs = np.load(colour_npz)["imgs"]
   model_dir = str(tmp_path / "run")
   trainer.run(tiny_config(
-      model_dir, dataset="npz", channels=3,
-      dataset_path=str(tmp_path / "colour.npz"),
+      model_dir, dataset="npz", channels=3, dataset_path=colour_npz,
       factor_names=("hue", "position"), designated=("position",),
       ratio="1:0:0:1"), verbose=0)
   paths = saved_model_export.export(model_dir, str(tmp_path / "export"),
