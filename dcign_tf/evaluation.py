@@ -5,6 +5,7 @@ from typing import Optional
 import numpy as np
 from scipy import stats
 
+from dcign_tf import circular
 from dcign_tf import image_quality
 from dcign_tf.data import factors
 
@@ -91,7 +92,8 @@ def most_varying_latent(codes: np.ndarray, group_ids: np.ndarray) -> int:
 def factor_scores(codes: np.ndarray, group_types: np.ndarray,
                   group_ids: np.ndarray, truths: dict,
                   factor_latents: Optional[dict] = None,
-                  bins: int = DEFAULT_BINS) -> dict:
+                  bins: int = DEFAULT_BINS,
+                  circular_periods: Optional[dict] = None) -> dict:
   """Per extrinsic factor: which latent, Spearman and binned R^2.
 
   Args:
@@ -102,6 +104,10 @@ def factor_scores(codes: np.ndarray, group_types: np.ndarray,
     factor_latents: factor -> latent indices the model designates (DC-IGN);
       None picks the most varying latent per factor (entangled baseline).
     bins: bins of the binned regression.
+    circular_periods: factor -> period (truth units per turn) of the
+      factors that wrap: their "r2" is scored on the circle
+      (`circular.circular_r2`), with "circular_correlation" beside it and
+      the line's R^2 as "linear_r2".
 
   Returns:
     {factor: {"latent": i, "chosen_by": ..., "spearman": r, "r2": R^2}},
@@ -129,6 +135,15 @@ def factor_scores(codes: np.ndarray, group_types: np.ndarray,
         "r2": binned_r2(values, truth, bins=min(bins, values.size // 2)),
         "images": int(mask.sum()),
     }
+    period = (circular_periods or {}).get(factor)
+    if period is not None:
+      radians = circular.labels_to_radians(truth, period)
+      scores[factor].update(
+          period=float(period), linear_r2=scores[factor]["r2"],
+          r2=circular.circular_r2(values, radians,
+                                  bins=min(bins, values.size // 2)),
+          circular_correlation=circular.circular_linear_correlation(
+              values, radians))
   return scores
 
 

@@ -100,7 +100,8 @@ def encode_all(model, images, batch_size=256) -> np.ndarray:
 
 def evaluate(model, config: TrainConfig, data: dict) -> dict:
   """Test reconstruction MSE and, per extrinsic factor, the latent that
-  carries it with its Spearman correlation and binned R^2."""
+  carries it with its Spearman correlation and binned R^2 (scored on the
+  circle for factors that wrap, such as a chair's azimuth)."""
   # Direct calls, not model.predict: under MultiWorkerMirroredStrategy
   # predict would wait for the other workers, which do not evaluate.
   reconstructions = np.concatenate([
@@ -113,7 +114,8 @@ def evaluate(model, config: TrainConfig, data: dict) -> dict:
   scores = evaluation.factor_scores(
       codes, data["group_type"], data["group_id"],
       {name: data[name] for name in factors.FACTORS if name in data},
-      designated)
+      designated,
+      circular_periods=data_sources.source_for(config).circular_slots())
   return {"test_mse_per_pixel": mse, "factors": scores,
           "test_images": int(len(codes))}, codes
 

@@ -38,6 +38,11 @@ class TrainConfig:
   object_elevations: tuple = (0.0, 20.0)
   object_lights: tuple = (0.0,)
   object_up_axis: str = "y"
+  # Labelled sources: "factor:period" for factors whose labels are angles
+  # that wrap every `period` label units (scored on the circle), beside the
+  # ones the source declares itself (chairs and objects azimuth, smallNORB
+  # azimuth).
+  circular_factors: tuple = ()
   image_size: int = 64
   # 3: colour images (labelled colour sources only).
   channels: int = 1
@@ -105,6 +110,7 @@ def config_from_dict(values: dict) -> TrainConfig:
     raise ValueError(f"Unknown training settings {unknown}; allowed: "
                      f"{sorted(known)}.")
   for key in ("mirror_odd_factors", "factor_names", "designated",
+              "circular_factors",
               "object_elevations", "object_lights"):
     if key in values:
       values[key] = tuple(values[key])

@@ -213,3 +213,44 @@ def test_a_registered_source_trains_and_is_scored_by_its_names(
   assert set(metrics["factors"]) == {"height"}
   assert metrics["factors"]["height"]["latent"] == 0
   assert (tmp_path / "run" / "sweep_height.png").exists()
+
+
+def test_sources_declare_their_wrapping_azimuths(tiny_config, tmp_path):
+  chairs = data_sources.source_for(tiny_config(
+      tmp_path, dataset="chairs", designated=("azimuth",),
+      dataset_path=str(tmp_path)))
+  assert chairs.circular_slots() == {"azimuth": 31}
+  objects = data_sources.source_for(tiny_config(
+      tmp_path, dataset="objects", designated=("elevation", "azimuth"),
+      object_azimuths=12, dataset_path=str(tmp_path)))
+  # The designated azimuth takes the second slot.
+  assert objects.circular_slots() == {"elevation": 12}
+  norb = data_sources.source_for(tiny_config(
+      tmp_path, dataset="smallnorb", designated=("azimuth",)))
+  assert norb.circular_slots() == {"azimuth": 18}
+  assert data_sources.source_for(tiny_config(tmp_path)).circular_slots() == {}
+
+
+def test_declared_circular_factors_are_checked(tiny_config, tmp_path,
+                                               dsprites_npz):
+  source = data_sources.source_for(_npz_config(
+      tiny_config, tmp_path, dsprites_npz,
+      circular_factors=("orientation:4",)))
+  source.check()
+  assert source.circular_slots() == {"azimuth": 4.0}
+  for entry, message in (("orientation", "must be NAME:PERIOD"),
+                         ("orientation:-2", "must be NAME:PERIOD"),
+                         ("shape:4", "'shape', which is not a designated")):
+    with pytest.raises(ValueError, match=message):
+      data_sources.source_for(_npz_config(
+          tiny_config, tmp_path, dsprites_npz,
+          circular_factors=(entry,))).check()
+  # Labels 0..3 span 3 units: a period of 3 cannot hold them in one turn.
+  with pytest.raises(ValueError, match="circular factor 'orientation' of "
+                     "--dataset=npz: The labels span 3 units"):
+    data_sources.source_for(_npz_config(
+        tiny_config, tmp_path, dsprites_npz,
+        circular_factors=("orientation:3",))).load()
+  with pytest.raises(ValueError, match="applies to labelled sources"):
+    data_sources.source_for(tiny_config(
+        tmp_path, circular_factors=("azimuth:360",))).check()

@@ -153,3 +153,26 @@ def test_reconstruction_mse_closed_form():
       pytest.approx(expected))
   with pytest.raises(ValueError, match="same shape"):
     evaluation.reconstruction_mse(images, reconstructions[:1])
+
+
+def test_wrapping_factors_are_scored_on_the_circle():
+  rng = np.random.default_rng(3)
+  labels = rng.uniform(0, 36, 800)  # In 10-degree units.
+  # A perfect code of the angle whose wrap is not the labels' wrap.
+  latent = np.mod(labels + 18, 36)
+  codes = np.stack([latent, rng.normal(size=800)], axis=1)
+  group_types = np.zeros(800, int)
+  group_ids = np.arange(800) // 20
+  scores = evaluation.factor_scores(codes, group_types, group_ids,
+                                    {"azimuth": labels}, {"azimuth": [0]},
+                                    circular_periods={"azimuth": 36})
+  azimuth = scores["azimuth"]
+  assert azimuth["r2"] > 0.99 and azimuth["period"] == 36
+  # On a line the bin that holds the wrap (labels near 36 and near 0
+  # together) predicts about 18 for both.
+  assert azimuth["linear_r2"] < 0.95
+  assert 0.3 < azimuth["circular_correlation"] <= 1
+  line = evaluation.factor_scores(codes, group_types, group_ids,
+                                  {"azimuth": labels}, {"azimuth": [0]})
+  assert "period" not in line["azimuth"]
+  assert line["azimuth"]["r2"] == azimuth["linear_r2"]

@@ -33,6 +33,12 @@ def define_flags():
       "channels", str(_DEFAULTS.channels), ["1", "3"],
       "1: grayscale (colour sources become BT.601 luma); 3: colour, for "
       "colour labelled sources (npz, shapes3d).")
+  flags.DEFINE_list(
+      "circular_factors", list(_DEFAULTS.circular_factors),
+      "Labelled datasets: NAME:PERIOD for each designated factor whose labels "
+      "are angles that wrap every PERIOD label units, scored with circular "
+      "statistics (chairs, objects and smallNORB declare their azimuth "
+      "themselves).")
   flags.DEFINE_integer(
       "object_azimuths", _DEFAULTS.object_azimuths,
       "--dataset=objects: azimuths rendered, evenly spaced over 360 degrees.")
@@ -61,6 +67,7 @@ def settings_from_flags(values=flags.FLAGS) -> dict:
       dataset=values.dataset, dataset_path=values.dataset_path,
       factor_names=tuple(values.factor_names),
       designated=tuple(values.designated), channels=int(values.channels),
+      circular_factors=tuple(values.circular_factors),
       object_azimuths=values.object_azimuths,
       object_elevations=_degrees(values.object_elevations,
                                  "object_elevations"),
