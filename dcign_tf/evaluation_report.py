@@ -211,5 +211,25 @@ def labelled_report(dataset: str, group_size: int, test_images: int,
   lines += ["", "| model | test MSE per pixel |", "|---|---|"]
   lines += [f"| {name} | {m['test_mse_per_pixel']:.5f} |"
             for name, m in models.items()]
+  graded = {name: m["disentanglement"] for name, m in models.items()
+            if "disentanglement" in m}
+  if graded:
+    sizes = next(iter(graded.values()))["factor_sizes"]
+    lines += ["", "Disentanglement on the dataset's factor grid ("
+              f"{' x '.join(map(str, sizes))}), disentanglement_lib's "
+              "definitions:", "",
+              "| model | MIG | DCI-D | DCI-C | SAP | FactorVAE | BetaVAE |",
+              "|---|---|---|---|---|---|---|"]
+    for name, scores in graded.items():
+      lines.append(
+          f"| {name} | {scores['mig']['mig']:.3f} | "
+          f"{scores['dci']['disentanglement']:.3f} | "
+          f"{scores['dci']['completeness']:.3f} | {scores['sap']['sap']:.3f} "
+          f"| {scores['factor_vae']['eval_accuracy']:.3f} | "
+          f"{scores['beta_vae']['eval_accuracy']:.3f} |")
+  skipped = {m.get("disentanglement_skipped") for m in models.values()} - {
+      None}
+  for reason in sorted(skipped):
+    lines += ["", f"No disentanglement metrics: {reason}."]
   lines += [""] + [f"![{figure}]({figure})" for figure in figures_written]
   return "\n".join(lines) + "\n"

@@ -25,6 +25,7 @@ from dcign_tf import data_sources
 from dcign_tf import disentanglement
 from dcign_tf import evaluation_report
 from dcign_tf import faces_evaluation
+from dcign_tf import labelled_evaluation
 from dcign_tf import model_dir as model_dir_lib
 from dcign_tf import sweeps
 from dcign_tf import task
@@ -233,9 +234,11 @@ def run_labelled(config: EvaluateConfig, names: list,
                  train_configs: list) -> dict:
   """Evaluates models of a labelled source (dcign_tf.data_sources): per
   designated factor its latent's Spearman and binned R^2 on the test
-  groups, the test MSE, and sweep sheets of test images as each factor's
-  latent sweeps (for 3D chairs, the paper's Figure 7: unseen chairs
-  rotated by sweeping z1)."""
+  groups (on the circle for factors that wrap), the test MSE, sweep sheets
+  of test images as each factor's latent sweeps (for 3D chairs, the
+  paper's Figure 7: unseen chairs rotated by sweeping z1), and, where the
+  dataset is a complete factor grid, the five disentanglement metrics on
+  it (`labelled_evaluation`)."""
   first = train_configs[0]
   for name, other in zip(names, train_configs):
     if (other.dataset, other.dataset_path, other.designated) != (
@@ -247,8 +250,12 @@ def run_labelled(config: EvaluateConfig, names: list,
           f"designated {list(first.designated)}); evaluate them apart.")
   loaded = [task.load_trained(d)
             for d in config.model_dirs]
-  data = data_sources.source_for(first).evaluation_groups(
-      config.eval_groups_per_type, config.seed)
+  source = data_sources.source_for(first)
+  data = source.evaluation_groups(config.eval_groups_per_type, config.seed)
+  # The whole dataset as the metrics' simulator, where it is a grid.
+  grid, grid_skipped = source.grid()
+  if grid_skipped:
+    print(f"--dataset={first.dataset}: {grid_skipped}.", flush=True)
 
   def fill(staging):
     models, figures = {}, []
@@ -266,6 +273,17 @@ def run_labelled(config: EvaluateConfig, names: list,
       names_of = sweeps.factor_display_names(train_config)
       metrics["factors"] = {names_of[slot]: score for slot, score in
                             metrics["factors"].items()}
+      if grid is not None:
+        functions = ModelFunctions(model)
+        with tqdm.tqdm(total=grid.rows.size, unit="image",
+                       desc=f"{name}: encoding the factor grid",
+                       disable=not config.progress) as bar:
+          codes = labelled_evaluation.grid_codes(functions.encode, source,
+                                                 grid, bar.update)
+        metrics["disentanglement"] = labelled_evaluation.grid_metrics(
+            codes, grid.factor_names, config)
+      else:
+        metrics["disentanglement_skipped"] = grid_skipped
       models[name] = metrics
     metrics = {"models": models, "figures": figures,
                "dataset": {"dataset": first.dataset,

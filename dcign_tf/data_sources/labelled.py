@@ -8,6 +8,7 @@ from dcign_tf import circular
 from dcign_tf.data import chairs_dataset
 from dcign_tf.data import chairs_files
 from dcign_tf.data import held_out
+from dcign_tf.data import label_grid
 from dcign_tf.data import labelled
 from dcign_tf.data import labelled_source
 from dcign_tf.data import npz_files
@@ -150,6 +151,27 @@ class LabelledDataSource(base.DataSource):
   def evaluation_groups(self, groups_per_type, seed=0, split="test"):
     return labelled_source.evaluation_groups(self.load(), groups_per_type, seed,
                                      split)
+
+  def grid(self):
+    """(label_grid.LabelGrid, None) over the train and test images
+    together (rows count the training images first), or (None, why not):
+    the whole dataset is the simulator the grid metrics sample from."""
+    data = self.load()
+    return label_grid.index(
+        np.concatenate([data.train_groups.labels, data.test_groups.labels]),
+        data.factor_names)
+
+  def image_rows(self, rows: np.ndarray) -> np.ndarray:
+    """uint8 images at `rows` of the train images followed by the test
+    images (as `grid` numbers them), without joining the two arrays."""
+    data = self.load()
+    rows = np.asarray(rows)
+    train = len(data.train_images)
+    out = np.empty((len(rows),) + data.train_images.shape[1:], np.uint8)
+    in_train = rows < train
+    out[in_train] = data.train_images[rows[in_train]]
+    out[~in_train] = data.test_images[rows[~in_train] - train]
+    return out
 
   def images(self, split: str) -> np.ndarray:
     """Every image of `split`, uint8 [N, S, S, C]."""

@@ -200,10 +200,20 @@ def test_chairs_models_get_figure_7_and_their_scores(tmp_path, tiny_config):
   report = (out / "report.md").read_text()
   assert "| chairs | azimuth | z1 |" in report
   assert "![chairs_sweep_azimuth.png](chairs_sweep_azimuth.png)" in report
-  # What the binary prints: no novel views or factor-grid scores here.
+  # The chairs' azimuth wraps: scored on the circle.
+  assert scores["azimuth"]["period"] == 31
+  assert "linear_r2" in scores["azimuth"]
+  # The whole dataset (4 chairs x 4 azimuths x 2 elevations, train and
+  # test together) is the grid the disentanglement metrics sample.
+  grid_scores = metrics["models"]["chairs"]["disentanglement"]
+  assert grid_scores["factor_sizes"] == [4, 4, 2]
+  assert grid_scores["factor_names"] == ["chair", "azimuth", "elevation"]
+  assert 0 <= grid_scores["dci"]["disentanglement"] <= 1
+  assert "| chairs | " in report.split("factor grid (4 x 4 x 2)")[1]
+  # What the binary prints: no novel views here, the grid's DCI.
   line = evaluator.summary_line("chairs", metrics["models"]["chairs"])
   assert line.startswith("chairs: MSE ") and "; azimuth R² " in line
-  assert "novel-view" not in line and "DCI" not in line
+  assert "novel-view" not in line and "DCI-D" in line
 
 
 def test_models_of_different_labelled_sources_are_evaluated_apart(
@@ -217,3 +227,27 @@ def test_models_of_different_labelled_sources_are_evaluated_apart(
     evaluator.run(tiny([tmp_path / "a", tmp_path / "b"],
                        tmp_path / "report"))
   assert not (tmp_path / "report").exists()
+
+
+def test_a_dataset_that_is_not_a_grid_gets_every_other_score(
+    tmp_path, dsprites_npz, tiny_config):
+  arrays = dict(np.load(dsprites_npz))
+  # Drop one image: one combination of shape x orientation x position_x
+  # (4 x 4 x 3) is missing.
+  incomplete = tmp_path / "incomplete.npz"
+  np.savez(incomplete, imgs=arrays["imgs"][1:],
+           latents_classes=arrays["latents_classes"][1:])
+  trainer.run(tiny_config(tmp_path / "npz", dataset="npz",
+                          dataset_path=str(incomplete),
+                          designated=("orientation",), ratio="1:0:0:1"),
+              verbose=0)
+  out = tmp_path / "report"
+  metrics = evaluator.run(tiny([tmp_path / "npz"], out))
+  model = metrics["models"]["npz"]
+  assert "disentanglement" not in model
+  assert model["disentanglement_skipped"].startswith(
+      "the labels are not a complete factor grid: 1 of the 48 combinations "
+      "of 4 x 4 x 3 (shape, orientation, position_x) have no image")
+  assert model["factors"]["orientation"]["r2"] <= 1
+  assert "No disentanglement metrics: the labels are not a complete" in (
+      out / "report.md").read_text()
