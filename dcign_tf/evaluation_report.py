@@ -211,6 +211,16 @@ def labelled_report(dataset: str, group_size: int, test_images: int,
   lines += ["", "| model | test MSE per pixel |", "|---|---|"]
   lines += [f"| {name} | {m['test_mse_per_pixel']:.5f} |"
             for name, m in models.items()]
+  novel_rows = [f"| {name} | {factor} | {view['mean_error']:.5f} | "
+                f"{view['mean_lower_bound']:.5f} | {view['pairs']} |"
+                for name, m in models.items()
+                for factor, view in m.get("novel_view", {}).items()]
+  if novel_rows:
+    lines += ["", "Novel views: a test image re-rendered at another value of "
+              "one factor through its calibrated latent, against the true "
+              "image there (the reconstruction's error is the floor):", "",
+              "| model | factor | novel-view MSE | reconstruction MSE | "
+              "pairs |", "|---|---|---|---|---|"] + novel_rows
   graded = {name: m["disentanglement"] for name, m in models.items()
             if "disentanglement" in m}
   if graded:

@@ -252,6 +252,8 @@ def run_labelled(config: EvaluateConfig, names: list,
             for d in config.model_dirs]
   source = data_sources.source_for(first)
   data = source.evaluation_groups(config.eval_groups_per_type, config.seed)
+  calibration_data = source.evaluation_groups(
+      config.calibration_groups_per_type, config.seed, "train")
   # The whole dataset as the metrics' simulator, where it is a grid.
   grid, grid_skipped = source.grid()
   if grid_skipped:
@@ -270,11 +272,17 @@ def run_labelled(config: EvaluateConfig, names: list,
         renamed = f"{name}_{os.path.basename(path)}"
         os.replace(path, os.path.join(staging, renamed))
         figures.append(renamed)
+      functions = ModelFunctions(model)
+      novel, _ = labelled_evaluation.novel_views(
+          functions, data, calibration_data,
+          factor_latent_map(train_config, model, metrics["factors"]),
+          config.sources_per_group)
       names_of = sweeps.factor_display_names(train_config)
       metrics["factors"] = {names_of[slot]: score for slot, score in
                             metrics["factors"].items()}
+      metrics["novel_view"] = {names_of[slot]: summary
+                               for slot, summary in novel.items()}
       if grid is not None:
-        functions = ModelFunctions(model)
         with tqdm.tqdm(total=grid.rows.size, unit="image",
                        desc=f"{name}: encoding the factor grid",
                        disable=not config.progress) as bar:

@@ -257,8 +257,8 @@ def evaluate_model(name: str, model_dir: str, train_config, model,
 
 def summary_line(name: str, values: dict) -> str:
   """One line of a model's `run` metrics for the terminal: test MSE, R² per
-  factor and, for models of a rendered dataset, novel-view errors and
-  DCI disentanglement (labelled-dataset models have neither)."""
+  factor and, where they were computed, novel-view errors, identity
+  retrieval and DCI disentanglement."""
   parts = [f"MSE {values['test_mse_per_pixel']:.5f}",
            ", ".join(f"{factor} R² {scores['r2']:.2f}"
                      for factor, scores in values["factors"].items())]

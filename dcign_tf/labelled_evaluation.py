@@ -1,5 +1,14 @@
 """Evaluation of a model trained on a labelled dataset, as library
-functions: the disentanglement metrics on the dataset's own factor grid.
+functions: novel views and the disentanglement metrics on the dataset's
+own factor grid.
+
+A group of a designated factor shows one object (every other factor
+fixed) in several values of that factor, so image j of a test group is the
+true image of image i's object at value j: the novel-view error of the
+faces (`evaluation.novel_view_errors`) applies as it is, with the factor's
+label classes in place of degrees and the calibration fitted on training
+groups (for chairs and objects the azimuth; for smallNORB azimuth and
+elevation; for dSprites a re-drawn orientation or position).
 
 A labelled dataset that holds every combination of its factors' values is
 the simulator disentanglement_lib samples from: every image of the grid is
@@ -12,6 +21,9 @@ from typing import Callable, Optional
 import numpy as np
 
 from dcign_tf import disentanglement
+from dcign_tf import evaluation
+from dcign_tf import faces_evaluation
+from dcign_tf.data import factors
 
 # Images encoded per batch: the grid can hold hundreds of thousands.
 ENCODE_BATCH = 512
@@ -43,3 +55,26 @@ def grid_metrics(codes: np.ndarray, factor_names, sizes) -> dict:
       np.random.default_rng(sizes.seed), num_train=sizes.metric_train,
       num_test=sizes.metric_test, batch_size=sizes.metric_batch,
       num_variance_estimate=sizes.variance_estimate)
+
+
+def novel_views(functions, test: dict, calibration_data: dict,
+                latents: dict, sources_per_group: int) -> tuple:
+  """({slot: novel-view summary}, {slot: Calibration}) of a model's
+  `functions` (`faces_evaluation.ModelFunctions`) on the test groups, each
+  designated slot's latent (`latents`) calibrated on `calibration_data`
+  (training groups of the same source)."""
+  fitted = faces_evaluation.calibrations(functions, calibration_data,
+                                         latents)
+  novel = {}
+  for slot, calibration in fitted.items():
+    mask = test["group_type"] == factors.FACTORS.index(slot)
+    if not mask.any():
+      continue
+    result = evaluation.novel_view_errors(
+        functions.encode, functions.decode, test["images"][mask],
+        test["group_id"][mask], test[slot][mask], calibration,
+        sources_per_group)
+    novel[slot] = {"mean_error": result["mean_error"],
+                   "mean_lower_bound": result["mean_lower_bound"],
+                   "pairs": int(result["error"].size)}
+  return novel, fitted

@@ -49,3 +49,36 @@ def test_a_code_that_is_the_factors_scores_as_disentangled():
   mixed = np.stack([a + b, a - b, noise], axis=-1)
   assert labelled_evaluation.grid_metrics(
       mixed, ("a", "b"), _Sizes())["mig"]["mig"] < scores["mig"]["mig"]
+
+
+class _Rendering:
+  """A model whose one latent is the image's brightness: it re-renders an
+  image at any brightness exactly."""
+
+  def encode(self, images):
+    return images.mean(axis=(1, 2, 3))[:, None]
+
+  def decode(self, codes):
+    return np.broadcast_to(codes[:, :1, None, None],
+                           (len(codes), 2, 2, 1)).astype(np.float32)
+
+
+def test_novel_views_of_a_perfect_renderer_cost_nothing():
+  from dcign_tf.data import factors  # pylint: disable=import-outside-toplevel
+  labels = np.tile(np.arange(4.0), 3)  # 3 azimuth groups of 4 values.
+
+  def groups(labels):
+    return {"images": np.broadcast_to((labels / 10)[:, None, None, None],
+                                      (len(labels), 2, 2, 1)).astype(
+                                          np.float32),
+            "group_type": np.full(len(labels),
+                                  int(factors.GroupType.AZIMUTH)),
+            "group_id": np.repeat(np.arange(len(labels) // 4), 4),
+            "azimuth": labels}
+
+  novel, fitted = labelled_evaluation.novel_views(
+      _Rendering(), groups(labels), groups(labels), {"azimuth": 0}, 2)
+  assert set(novel) == {"azimuth"} and fitted["azimuth"].latent == 0
+  # 3 groups x 2 sources x 3 other members.
+  assert novel["azimuth"]["pairs"] == 18
+  assert novel["azimuth"]["mean_error"] < 1e-12
