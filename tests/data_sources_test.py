@@ -254,3 +254,20 @@ def test_declared_circular_factors_are_checked(tiny_config, tmp_path,
   with pytest.raises(ValueError, match="applies to labelled sources"):
     data_sources.source_for(tiny_config(
         tmp_path, circular_factors=("azimuth:360",))).check()
+
+
+@pytest.mark.parametrize("training", ["gvae", "ada_gvae"])
+def test_weak_supervision_needs_groups_that_share_a_factor(
+    tiny_config, tmp_path, training):
+  # One factor only: a group of it shares nothing with itself.
+  path = tmp_path / "one.npz"
+  imgs = np.zeros((6, 32, 32), np.uint8)
+  for i, image in enumerate(imgs):
+    image[:, 4 * i:4 * i + 4] = 1
+  np.savez(path, imgs=imgs, latents_classes=np.arange(6)[:, None])
+  config = tiny_config(tmp_path, dataset="npz", dataset_path=str(path),
+                       factor_names=("x",), designated=("x",),
+                       training=training, ratio="1:0:0:0")
+  with pytest.raises(ValueError, match=f"--training={training} averages "
+                     "what a group's images share, but in .* only x varies"):
+    data_sources.source_for(config).load()

@@ -119,6 +119,16 @@ class LabelledDataSource(base.DataSource):
     data = labelled_source.LabelledSource(self.name, tuple(names), designated,
                                   train_images, groups_of["train"],
                                   test_images, groups_of["test"])
+    varying = [name for name, column in zip(names, train_labels.T)
+               if len(np.unique(column)) > 1]
+    if (getattr(config, "training", "dcign") in ("gvae", "ada_gvae") and
+        len(varying) < 2):
+      raise ValueError(
+          f"--training={config.training} averages what a group's images "
+          f"share, but in {config.dataset_path} only "
+          f"{', '.join(varying) or 'no factor'} varies: its groups share "
+          "no factor. Use --training=dcign or vae, or a dataset with more "
+          "factors.")
     for name, period in self.declared_circular().items():
       try:
         circular.labels_to_radians(train_labels[:, names.index(name)],
