@@ -221,6 +221,17 @@ def labelled_report(dataset: str, group_size: int, test_images: int,
               "image there (the reconstruction's error is the floor):", "",
               "| model | factor | novel-view MSE | reconstruction MSE | "
               "pairs |", "|---|---|---|---|---|"] + novel_rows
+  retrieval_rows = [
+      f"| {name} | {factor} | {scores['top1']:.3f} | {scores['chance']:.3f} "
+      f"| {scores['trials']} |"
+      for name, m in models.items()
+      for factor, scores in m.get("identity_retrieval", {}).items()]
+  if retrieval_rows:
+    lines += ["", "Identity retrieval: test objects re-rendered at another "
+              "value of one factor; a hit when the nearest of the group's "
+              "true images is the object's own:", "",
+              "| model | factor | top-1 | chance | trials |",
+              "|---|---|---|---|---|"] + retrieval_rows
   graded = {name: m["disentanglement"] for name, m in models.items()
             if "disentanglement" in m}
   if graded:

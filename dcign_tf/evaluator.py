@@ -25,6 +25,7 @@ from dcign_tf import data_sources
 from dcign_tf import disentanglement
 from dcign_tf import evaluation_report
 from dcign_tf import faces_evaluation
+from dcign_tf import identity_retrieval
 from dcign_tf import labelled_evaluation
 from dcign_tf import model_dir as model_dir_lib
 from dcign_tf import sweeps
@@ -254,6 +255,8 @@ def run_labelled(config: EvaluateConfig, names: list,
   data = source.evaluation_groups(config.eval_groups_per_type, config.seed)
   calibration_data = source.evaluation_groups(
       config.calibration_groups_per_type, config.seed, "train")
+  retrieval = labelled_evaluation.retrieval_groups(
+      source.load(), config.retrieval_groups, config.seed)
   # The whole dataset as the metrics' simulator, where it is a grid.
   grid, grid_skipped = source.grid()
   if grid_skipped:
@@ -273,15 +276,22 @@ def run_labelled(config: EvaluateConfig, names: list,
         os.replace(path, os.path.join(staging, renamed))
         figures.append(renamed)
       functions = ModelFunctions(model)
-      novel, _ = labelled_evaluation.novel_views(
+      novel, fitted = labelled_evaluation.novel_views(
           functions, data, calibration_data,
           factor_latent_map(train_config, model, metrics["factors"]),
           config.sources_per_group)
+      # Label units, not degrees: the 45-degree headline does not apply.
+      identity = {slot: dict(scores, top1_within_45_degrees=None)
+                  for slot, scores in identity_retrieval.score_groups(
+                      functions.encode, functions.decode, retrieval,
+                      fitted).items()}
       names_of = sweeps.factor_display_names(train_config)
       metrics["factors"] = {names_of[slot]: score for slot, score in
                             metrics["factors"].items()}
       metrics["novel_view"] = {names_of[slot]: summary
                                for slot, summary in novel.items()}
+      metrics["identity_retrieval"] = {names_of[slot]: scores
+                                       for slot, scores in identity.items()}
       if grid is not None:
         with tqdm.tqdm(total=grid.rows.size, unit="image",
                        desc=f"{name}: encoding the factor grid",

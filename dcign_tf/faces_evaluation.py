@@ -266,11 +266,16 @@ def summary_line(name: str, values: dict) -> str:
     parts.append("novel-view MSE " + ", ".join(
         f"{factor} {view['mean_error']:.4f}"
         for factor, view in values["novel_view"].items()))
-  if values.get("identity_retrieval"):
-    parts.append("identity top-1 within 45° " + ", ".join(
-        f"{factor} {scores['top1_within_45_degrees']:.2f}"
-        for factor, scores in values["identity_retrieval"].items()
-        if scores["top1_within_45_degrees"] is not None))
+  retrieval = values.get("identity_retrieval") or {}
+  within = [f"{factor} {scores['top1_within_45_degrees']:.2f}"
+            for factor, scores in retrieval.items()
+            if scores["top1_within_45_degrees"] is not None]
+  if within:
+    parts.append("identity top-1 within 45° " + ", ".join(within))
+  elif retrieval:  # Label units (a labelled dataset): every change.
+    parts.append("identity top-1 " + ", ".join(
+        f"{factor} {scores['top1']:.2f}"
+        for factor, scores in retrieval.items()))
   if "disentanglement" in values:
     parts.append("DCI-D {:.3f}".format(
         values["disentanglement"]["dci"]["disentanglement"]))

@@ -82,3 +82,32 @@ def test_novel_views_of_a_perfect_renderer_cost_nothing():
   # 3 groups x 2 sources x 3 other members.
   assert novel["azimuth"]["pairs"] == 18
   assert novel["azimuth"]["mean_error"] < 1e-12
+
+
+def test_retrieval_trials_show_the_same_objects_at_another_value(
+    dsprites_npz):
+  from dcign_tf.data import labelled  # pylint: disable=import-outside-toplevel
+  from dcign_tf.data import labelled_source  # pylint: disable=import-outside-toplevel
+  from dcign_tf.data import npz_files  # pylint: disable=import-outside-toplevel
+  images, labels, names = npz_files.load_npz(dsprites_npz)
+  designated = ("orientation", "position_x")
+  groups = labelled.LabelledGroups(labels, names, designated, group_size=3)
+  data = labelled_source.LabelledSource("npz", names, designated, images,
+                                        groups, images, groups)
+  found = labelled_evaluation.retrieval_groups(data, 3, seed=0)
+  assert len(found) == 3
+  row_of = {tuple(row): i for i, row in enumerate(labels.tolist())}
+  for group in found:
+    assert {t["factor"] for t in group["trials"]} == {"azimuth", "elevation"}
+    targets = group["targets"]
+    for trial in group["trials"]:
+      column = names.index(designated[("azimuth", "elevation").index(
+          trial["factor"])])
+      assert trial["delta"] != 0 and len(trial["sources"]) == len(targets)
+      # Each source is its target's object with only that factor moved.
+      for source, target in zip(trial["sources"], targets):
+        target_labels = labels[[i for i, image in enumerate(images)
+                                if np.array_equal(image, target)][0]]
+        moved = target_labels.copy()
+        moved[column] += int(trial["delta"])
+        np.testing.assert_array_equal(source, images[row_of[tuple(moved)]])

@@ -255,5 +255,9 @@ def test_a_dataset_that_is_not_a_grid_gets_every_other_score(
       "the labels are not a complete factor grid: 1 of the 48 combinations "
       "of 4 x 4 x 3 (shape, orientation, position_x) have no image")
   assert model["factors"]["orientation"]["r2"] <= 1
+  # The test split's two held-out shapes: trials of two objects each.
+  retrieval = model["identity_retrieval"]["orientation"]
+  assert retrieval["chance"] == 0.5 and retrieval["trials"] >= 1
+  assert retrieval["top1_within_45_degrees"] is None  # Label units.
   assert "No disentanglement metrics: the labels are not a complete" in (
       out / "report.md").read_text()
