@@ -1,9 +1,9 @@
 r"""Trains DC-IGN and the weak-supervision baselines on the same groups and
 tabulates their scores (dcign_tf.method_benchmark).
 
-  python -m trainers.disentanglement_benchmark --output_dir=outputs/methods
+  python -m trainers.disentanglement_benchmark --benchmark_dir=outputs/methods
 
-writes OUTPUT_DIR/tables.md (one table per dataset: methods x MIG, DCI-D,
+writes BENCHMARK_DIR/tables.md (one table per dataset: methods x MIG, DCI-D,
 SAP, FactorVAE, test MSE, novel-view MSE, mean ± std over the seeds) and
 results.json; finished runs are kept and reused by a rerun.
 """
@@ -15,7 +15,9 @@ from dcign_tf import cli
 from dcign_tf import method_benchmark
 
 _DEFAULTS = method_benchmark.BenchmarkConfig(output_dir="")
-_OUTPUT_DIR = flags.DEFINE_string("output_dir", "outputs/methods",
+# The flag names differ from the other binaries' (several binaries live in
+# one process in the tests, and absl refuses a flag defined twice).
+_OUTPUT_DIR = flags.DEFINE_string("benchmark_dir", "outputs/methods",
                                   "Where the runs, tables.md and "
                                   "results.json go.")
 _DATASETS = flags.DEFINE_list("datasets", list(_DEFAULTS.datasets),
@@ -25,12 +27,12 @@ _METHODS = flags.DEFINE_list(
     f"Methods: {', '.join(method_benchmark.METHODS)}.")
 _SEEDS = flags.DEFINE_list("seeds", [str(s) for s in _DEFAULTS.seeds],
                            "Seeds of every (dataset, method).")
-_STEPS = flags.DEFINE_integer("train_steps", _DEFAULTS.train_steps,
+_STEPS = flags.DEFINE_integer("run_steps", _DEFAULTS.train_steps,
                               "Training steps of every run.")
-_IMAGE_SIZE = flags.DEFINE_integer("image_size", _DEFAULTS.image_size,
+_IMAGE_SIZE = flags.DEFINE_integer("run_image_size", _DEFAULTS.image_size,
                                    "Image size of every dataset.")
 _METRIC_TRAIN = flags.DEFINE_integer(
-    "metric_train", _DEFAULTS.metric_train,
+    "metric_points", _DEFAULTS.metric_train,
     "Training points of each disentanglement metric (half as many test).")
 
 

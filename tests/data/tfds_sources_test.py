@@ -390,16 +390,17 @@ def test_the_trainer_trains_two_steps_on_smallnorb(tmp_path, monkeypatch):
 
 
 def _write_factorial_shapes3d(manual_dir: str) -> None:
-  """3dshapes.h5 crossing shape 2 x orientation 3 x object_hue 2; a square
-  whose place, size and colour follow the labels."""
+  """3dshapes.h5 crossing shape 2 x orientation 3 x object_hue 4 (four
+  hues, so that a held-out test split keeps two); a square whose place,
+  size and colour follow the labels."""
   h5py = pytest.importorskip("h5py")
   os.makedirs(manual_dir, exist_ok=True)
-  grid = [(h, s, o) for h in range(2) for s in range(2) for o in range(3)]
+  grid = [(h, s, o) for h in range(4) for s in range(2) for o in range(3)]
   images = np.zeros((len(grid), 64, 64, 3), np.uint8)
   labels = np.zeros((len(grid), 6))
   for image, row, (hue, shape, orientation) in zip(images, labels, grid):
     image[16:40 + 8 * shape, 8 + 12 * orientation:30 + 12 * orientation,
-          hue] = 240
+          hue % 3] = 240 - 100 * (hue // 3)
     # floor_hue, wall_hue, object_hue, scale, shape, orientation.
     row[:] = (0.0, 0.0, 0.1 * hue, 1.0, float(shape), 10.0 * orientation)
   with h5py.File(os.path.join(manual_dir, "3dshapes.h5"), "w") as file:
@@ -408,15 +409,16 @@ def _write_factorial_shapes3d(manual_dir: str) -> None:
 
 
 def _write_factorial_dsprites(manual_dir: str) -> None:
-  """The dSprites HDF5 crossing shape 2 x position_x 4."""
+  """The dSprites HDF5 crossing shape 2 x scale 2 x position_x 4 (four
+  shape-scale objects, so that a held-out test split keeps two)."""
   h5py = pytest.importorskip("h5py")
   os.makedirs(manual_dir, exist_ok=True)
-  grid = [(s, x) for s in range(2) for x in range(4)]
+  grid = [(s, c, x) for s in range(2) for c in range(2) for x in range(4)]
   images = np.zeros((len(grid), 64, 64), np.uint8)
   classes = np.zeros((len(grid), 6), np.int64)
-  for image, row, (shape, x) in zip(images, classes, grid):
-    image[20:30 + 10 * shape, 4 + 14 * x:16 + 14 * x] = 1
-    row[1], row[4] = shape, x
+  for image, row, (shape, scale, x) in zip(images, classes, grid):
+    image[20 - 6 * scale:30 + 10 * shape, 4 + 14 * x:16 + 14 * x] = 1
+    row[1], row[2], row[4] = shape, scale, x
   path = os.path.join(manual_dir,
                       "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.hdf5")
   with h5py.File(path, "w") as file:

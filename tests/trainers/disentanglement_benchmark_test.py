@@ -12,9 +12,9 @@ pytestmark = pytest.mark.slow
 
 def test_tiny_benchmark_writes_one_row_per_method(tmp_path, capsys):
   flags.FLAGS.mark_as_parsed()
-  with flagsaver.flagsaver(output_dir=str(tmp_path), datasets=["sprites"],
-                           methods=["dcign", "gvae"], seeds=["0"],
-                           train_steps=2, metric_train=100):
+  with flagsaver.flagsaver(benchmark_dir=str(tmp_path),
+                           datasets=["sprites"], methods=["dcign", "gvae"],
+                           seeds=["0"], run_steps=2, metric_points=100):
     disentanglement_benchmark.main([])
   tables = (tmp_path / "tables.md").read_text()
   rows = [line for line in tables.splitlines() if line.startswith("| ")]
@@ -28,6 +28,6 @@ def test_tiny_benchmark_writes_one_row_per_method(tmp_path, capsys):
 
 def test_bad_seeds_are_refused(tmp_path):
   flags.FLAGS.mark_as_parsed()
-  with flagsaver.flagsaver(output_dir=str(tmp_path), seeds=["one"]):
+  with flagsaver.flagsaver(benchmark_dir=str(tmp_path), seeds=["one"]):
     with pytest.raises(ValueError, match="--seeds=one must be whole"):
       disentanglement_benchmark.main([])
