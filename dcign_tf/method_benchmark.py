@@ -11,7 +11,8 @@ seeds. The datasets:
   objects  procedural OBJ solids (`data.procedural`) rendered at a grid of
            azimuths and elevations.
 
-The methods: `dcign` (the paper's clamp), `vae` (plain SGVB), `beta_vae`
+The methods: `dcign` (the paper's clamp), `dcign_swap` (the other-member
+clamp of `faces_quick.flags` with a pull of 10), `vae` (plain SGVB), `beta_vae`
 (the same with beta = 4), `gvae` (Group-VAE) and `ada_gvae` (Ada-GVAE).
 Runs already finished in the output folder are reused, so an interrupted
 benchmark resumes where it stopped.
@@ -30,7 +31,13 @@ from dcign_tf import train_config as train_config_lib
 from dcign_tf import trainer
 from dcign_tf.data import procedural
 
-METHODS = {"dcign": {"training": "dcign"}, "vae": {"training": "vae"},
+METHODS = {"dcign": {"training": "dcign"},
+           # DC-IGN with the other-member clamp (each view decoded from
+           # another view's code at its clamped latents) and a stronger
+           # pull, as faces_quick.flags trains it.
+           "dcign_swap": {"training": "dcign", "clamp_target": "other_member",
+                          "invariance_scale": 10.0},
+           "vae": {"training": "vae"},
            "beta_vae": {"training": "vae", "beta": 4.0},
            "gvae": {"training": "gvae"}, "ada_gvae": {"training": "ada_gvae"}}
 DATASETS = ("faces", "sprites", "objects")
