@@ -13,7 +13,7 @@ elsewhere than the labels' would score low near the wrap. Here:
   where r_zc = corr(z, cos t), r_zs = corr(z, sin t), r_cs = corr(cos t,
   sin t). It is 1 when z = a cos(t - phi) + b for some phase phi, and about
   0 for a latent independent of t.
-* `circular_r2`: the binned regression of `evaluation.binned_r2` scored on
+* `evaluation.circular_r2`: the binned regression of `binned_r2` scored on
   the circle. The code (one latent, or two read as a point whose angle is
   taken) is cut into quantile bins; each bin predicts the circular mean of
   the angles of the other half of the data in it (two-fold cross-fit), and
@@ -26,9 +26,6 @@ elsewhere than the labels' would score low near the wrap. Here:
 """
 
 import numpy as np
-
-# Bins of the binned regression (the linear score's, `evaluation`).
-DEFAULT_BINS = 20
 
 
 def labels_to_radians(labels: np.ndarray, period: float) -> np.ndarray:
@@ -75,43 +72,7 @@ def circular_linear_correlation(latent: np.ndarray,
   return float(np.sqrt(np.clip(squared, 0.0, 1.0)))
 
 
-def _circular_mean(radians, weights=None):
+def circular_mean(radians, weights=None):
+  """The mean direction of angles in radians."""
   return np.arctan2(np.average(np.sin(radians), weights=weights),
                     np.average(np.cos(radians), weights=weights))
-
-
-def circular_r2(code: np.ndarray, radians: np.ndarray,
-                bins: int = DEFAULT_BINS) -> float:
-  """R^2 on the circle of predicting the angles from a code [M] or [M, 2]
-  by binned regression (see the module docstring)."""
-  code = np.asarray(code, np.float64)
-  radians = np.asarray(radians, np.float64)
-  if code.ndim == 2 and code.shape[1] == 2:
-    centred = (code - code.mean(0)) / np.maximum(code.std(0), 1e-12)
-    code = np.arctan2(centred[:, 1], centred[:, 0])
-  if code.ndim != 1 or code.shape != radians.shape:
-    raise ValueError(f"code must be [M] or [M, 2] with M angles, got "
-                     f"{code.shape} and {radians.shape}.")
-  if code.size < 2 * bins:
-    raise ValueError(f"circular_r2 needs at least {2 * bins} samples for "
-                     f"{bins} bins, got {code.size}.")
-  total = np.sum(1 - np.cos(radians - _circular_mean(radians)))
-  if total <= 1e-12:
-    return 0.0
-  edges = np.quantile(code, np.linspace(0, 1, bins + 1)[1:-1])
-  which = np.searchsorted(edges, code, side="right")
-  order = np.random.default_rng(0).permutation(code.size)
-  folds = np.zeros(code.size, bool)
-  folds[order[: code.size // 2]] = True
-  prediction = np.empty_like(radians)
-  for fold in (folds, ~folds):
-    fit = ~fold
-    sines = np.bincount(which[fit], weights=np.sin(radians[fit]),
-                        minlength=bins)
-    cosines = np.bincount(which[fit], weights=np.cos(radians[fit]),
-                          minlength=bins)
-    counts = np.bincount(which[fit], minlength=bins)
-    means = np.where(counts > 0, np.arctan2(sines, cosines),
-                     _circular_mean(radians[fit]))
-    prediction[fold] = means[which[fold]]
-  return float(1.0 - np.sum(1 - np.cos(radians - prediction)) / total)

@@ -47,20 +47,67 @@ def binned_r2(latent: np.ndarray, truth: np.ndarray,
   total = np.sum((truth - truth.mean()) ** 2)
   if total == 0:
     return 0.0
+
+  def bin_means(which, fit):
+    sums = np.bincount(which[fit], weights=truth[fit], minlength=bins)
+    counts = np.bincount(which[fit], minlength=bins)
+    return np.where(counts > 0, sums / np.maximum(counts, 1),
+                    truth[fit].mean())
+
+  prediction = _binned_cross_fit(latent, bins, bin_means)
+  return float(1.0 - np.sum((truth - prediction) ** 2) / total)
+
+
+def _binned_cross_fit(latent: np.ndarray, bins: int, fit) -> np.ndarray:
+  """Each sample's prediction from the other half of the data in its
+  quantile bin of `latent` (two folds, drawn with seed 0). `fit(which,
+  mask)` returns the [bins] predictions fitted on the samples in `mask`,
+  given every sample's bin `which`."""
   edges = np.quantile(latent, np.linspace(0, 1, bins + 1)[1:-1])
   which = np.searchsorted(edges, latent, side="right")
   order = np.random.default_rng(0).permutation(latent.size)
   folds = np.zeros(latent.size, bool)
   folds[order[: latent.size // 2]] = True
-  prediction = np.empty_like(truth)
+  prediction = np.empty(latent.size)
   for fold in (folds, ~folds):
-    fit = ~fold
-    sums = np.bincount(which[fit], weights=truth[fit], minlength=bins)
+    prediction[fold] = fit(which, ~fold)[which[fold]]
+  return prediction
+
+
+def circular_r2(code: np.ndarray, radians: np.ndarray,
+                bins: int = DEFAULT_BINS) -> float:
+  """`binned_r2` scored on the circle (see `circular`), of predicting
+  angles [M] in radians from a code [M] or [M, 2] (two latents read as a
+  point whose angle is taken): each bin predicts the circular mean of its
+  angles, and R^2 = 1 - sum(1 - cos(t - prediction)) / sum(1 - cos(t -
+  mean t)). 1 for a code equal to t on the circle, whatever its wrap
+  point, or to (cos t, sin t); about 0 for a code independent of t."""
+  code = np.asarray(code, np.float64)
+  radians = np.asarray(radians, np.float64)
+  if code.ndim == 2 and code.shape[1] == 2:
+    centred = (code - code.mean(0)) / np.maximum(code.std(0), 1e-12)
+    code = np.arctan2(centred[:, 1], centred[:, 0])
+  if code.ndim != 1 or code.shape != radians.shape:
+    raise ValueError(f"code must be [M] or [M, 2] with M angles, got "
+                     f"{code.shape} and {radians.shape}.")
+  if code.size < 2 * bins:
+    raise ValueError(f"circular_r2 needs at least {2 * bins} samples for "
+                     f"{bins} bins, got {code.size}.")
+  total = np.sum(1 - np.cos(radians - circular.circular_mean(radians)))
+  if total <= 1e-12:
+    return 0.0
+
+  def bin_means(which, fit):
+    sines = np.bincount(which[fit], weights=np.sin(radians[fit]),
+                        minlength=bins)
+    cosines = np.bincount(which[fit], weights=np.cos(radians[fit]),
+                          minlength=bins)
     counts = np.bincount(which[fit], minlength=bins)
-    means = np.where(counts > 0, sums / np.maximum(counts, 1),
-                     truth[fit].mean())
-    prediction[fold] = means[which[fold]]
-  return float(1.0 - np.sum((truth - prediction) ** 2) / total)
+    return np.where(counts > 0, np.arctan2(sines, cosines),
+                    circular.circular_mean(radians[fit]))
+
+  prediction = _binned_cross_fit(code, bins, bin_means)
+  return float(1.0 - np.sum(1 - np.cos(radians - prediction)) / total)
 
 
 def reconstruction_mse(images: np.ndarray,
@@ -140,8 +187,7 @@ def factor_scores(codes: np.ndarray, group_types: np.ndarray,
       radians = circular.labels_to_radians(truth, period)
       scores[factor].update(
           period=float(period), linear_r2=scores[factor]["r2"],
-          r2=circular.circular_r2(values, radians,
-                                  bins=min(bins, values.size // 2)),
+          r2=circular_r2(values, radians, bins=min(bins, values.size // 2)),
           circular_correlation=circular.circular_linear_correlation(
               values, radians))
   return scores

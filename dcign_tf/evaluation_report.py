@@ -211,27 +211,20 @@ def labelled_report(dataset: str, group_size: int, test_images: int,
   lines += ["", "| model | test MSE per pixel |", "|---|---|"]
   lines += [f"| {name} | {m['test_mse_per_pixel']:.5f} |"
             for name, m in models.items()]
-  novel_rows = [f"| {name} | {factor} | {view['mean_error']:.5f} | "
-                f"{view['mean_lower_bound']:.5f} | {view['pairs']} |"
-                for name, m in models.items()
-                for factor, view in m.get("novel_view", {}).items()]
-  if novel_rows:
-    lines += ["", "Novel views: a test image re-rendered at another value of "
-              "one factor through its calibrated latent, against the true "
-              "image there (the reconstruction's error is the floor):", "",
-              "| model | factor | novel-view MSE | reconstruction MSE | "
-              "pairs |", "|---|---|---|---|---|"] + novel_rows
-  retrieval_rows = [
-      f"| {name} | {factor} | {scores['top1']:.3f} | {scores['chance']:.3f} "
-      f"| {scores['trials']} |"
-      for name, m in models.items()
-      for factor, scores in m.get("identity_retrieval", {}).items()]
-  if retrieval_rows:
-    lines += ["", "Identity retrieval: test objects re-rendered at another "
-              "value of one factor; a hit when the nearest of the group's "
-              "true images is the object's own:", "",
-              "| model | factor | top-1 | chance | trials |",
-              "|---|---|---|---|---|"] + retrieval_rows
+  lines += _factor_table(
+      models, "novel_view", "Novel views: a test image re-rendered at "
+      "another value of one factor through its calibrated latent, against "
+      "the true image there (the reconstruction's error is the floor):",
+      ("novel-view MSE", "reconstruction MSE", "pairs"),
+      lambda view: (f"{view['mean_error']:.5f}",
+                    f"{view['mean_lower_bound']:.5f}", view["pairs"]))
+  lines += _factor_table(
+      models, "identity_retrieval", "Identity retrieval: test objects "
+      "re-rendered at another value of one factor; a hit when the nearest "
+      "of the group's true images is the object's own:",
+      ("top-1", "chance", "trials"),
+      lambda scores: (f"{scores['top1']:.3f}", f"{scores['chance']:.3f}",
+                      scores["trials"]))
   graded = {name: m["disentanglement"] for name, m in models.items()
             if "disentanglement" in m}
   if graded:
@@ -254,3 +247,17 @@ def labelled_report(dataset: str, group_size: int, test_images: int,
     lines += ["", f"No disentanglement metrics: {reason}."]
   lines += [""] + [f"![{figure}]({figure})" for figure in figures_written]
   return "\n".join(lines) + "\n"
+
+
+def _factor_table(models: dict, key: str, caption: str, columns: tuple,
+                  cells) -> list:
+  """Report lines of a model x factor table of each model's `key` scores
+  (none when no model has them); `cells(scores)` gives a row's values."""
+  rows = [f"| {name} | {factor} | " + " | ".join(map(str, cells(scores)))
+          + " |"
+          for name, metrics in models.items()
+          for factor, scores in metrics.get(key, {}).items()]
+  if not rows:
+    return []
+  return (["", caption, "", "| model | factor | " + " | ".join(columns)
+           + " |", "|---|---|" + "---|" * len(columns)] + rows)

@@ -48,10 +48,10 @@ def split(labels: np.ndarray, factor_names: Sequence[str],
   labels = np.asarray(labels)
   columns = [i for i, name in enumerate(factor_names)
              if name not in designated]
-  if len(np.unique(labels[:, columns], axis=0)) < 2:
-    columns = list(range(labels.shape[1]))
   combinations, inverse = np.unique(labels[:, columns], axis=0,
                                     return_inverse=True)
+  if len(combinations) < 2:  # Every factor designated: whole label tuples.
+    combinations, inverse = np.unique(labels, axis=0, return_inverse=True)
   count = len(combinations)
   if count < 2:
     raise ValueError(

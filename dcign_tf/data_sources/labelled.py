@@ -61,10 +61,13 @@ class LabelledDataSource(base.DataSource):
       if value != unused:
         raise ValueError(f"{name}={value!r} applies to the rendered faces, "
                          f"not --dataset={self.name}.")
+    self._check_path()
+    self.declared_circular()
+
+  def _check_path(self):
     if self.path_needs and not self.config.dataset_path:
       raise ValueError(f"--dataset={self.name} needs --dataset_path (the "
                        f"{self.path_needs}).")
-    self.declared_circular()
 
   def declared_circular(self) -> dict:
     """Factor -> period: the source's own circular factors and the
@@ -101,9 +104,7 @@ class LabelledDataSource(base.DataSource):
     if self._data is not None:
       return self._data
     config = self.config
-    if self.path_needs and not config.dataset_path:
-      raise ValueError(f"--dataset={self.name} needs --dataset_path (the "
-                       f"{self.path_needs}).")
+    self._check_path()
     train_images, train_labels, test_images, test_labels, names = self.read()
     designated = labelled_source.check_designated(config.designated, names)
     if not self.has_test_split:
@@ -121,8 +122,7 @@ class LabelledDataSource(base.DataSource):
                                   test_images, groups_of["test"])
     varying = [name for name, column in zip(names, train_labels.T)
                if len(np.unique(column)) > 1]
-    if (getattr(config, "training", "dcign") in ("gvae", "ada_gvae") and
-        len(varying) < 2):
+    if config.training in ("gvae", "ada_gvae") and len(varying) < 2:
       raise ValueError(
           f"--training={config.training} averages what a group's images "
           f"share, but in {config.dataset_path} only "
