@@ -29,10 +29,17 @@ INSTALL_REQUIRES = [
     "ai-edge-litert==2.3.*",
 ]
 
+# The interactive explorer (export.explore) and the client its test drives
+# it with.
+DEMO_REQUIRES = [
+    "gradio>=6.31,<7",
+    "gradio_client>=2.7,<3",
+]
+
 TEST_REQUIRES = [
     "pytest>=8,<10",
     "pytest-xdist>=3.5,<4",
-]
+] + DEMO_REQUIRES
 
 setuptools.setup(
     name="dcign_tf",
@@ -42,7 +49,9 @@ setuptools.setup(
                  "face renderer."),
     packages=setuptools.find_packages(include=["dcign_tf", "dcign_tf.*",
                                                "trainers", "export"]),
+    # The trained presets ship inside the package (wheel and sdist).
+    package_data={"dcign_tf": ["presets/*/*"]},
     python_requires=">=3.10",
     install_requires=INSTALL_REQUIRES,
-    extras_require={"test": TEST_REQUIRES},
+    extras_require={"demo": DEMO_REQUIRES, "test": TEST_REQUIRES},
 )

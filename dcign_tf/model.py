@@ -23,6 +23,7 @@ from dcign_tf import configs
 from dcign_tf import group_vae
 from dcign_tf import layers
 from dcign_tf import losses
+from dcign_tf import preset_files
 from dcign_tf.data import factors
 
 # dcign: the paper's clamp; vae: plain SGVB; gvae and ada_gvae: the
@@ -419,6 +420,25 @@ class DCIGN(keras.Model):
         "decoder_phases": self.decoder_phases,
         "seed": self.seed,
     }
+
+  @classmethod
+  def from_preset(cls, name: str, directory=None) -> "DCIGN":
+    """The trained model shipped as preset `name` (see
+    `dcign_tf.preset_files`), built and ready to encode and decode.
+
+    Every preset file is checked against its SHA-256 first. Raises
+    preset_files.PresetError for an unknown name (listing the known ones)
+    or a corrupted file (naming it).
+
+    Example:
+      model = DCIGN.from_preset("faces_64")
+      images = model.decode(model.encode(photos).mean())
+    """
+    preset = preset_files.open_preset(name, directory)
+    model = cls.from_config(preset.json(preset_files.MODEL_FILE))
+    model.build_for_images()
+    preset_files.assign_weights(preset, model.weights)
+    return model
 
   def build_for_images(self):
     """Creates every variable by calling the model once on zeros."""

@@ -127,10 +127,12 @@ class SavedModelBackend:
 
 
 class TfliteBackend:
-  """The TFLite conversions written by export.tflite."""
+  """The TFLite conversions written by export.tflite (in export_dir/tflite
+  unless `tflite_dir` says where)."""
 
   def __init__(self, export_dir: str, version: int, quantize: str,
-               image_size: int, num_threads: int = NUM_THREADS):
+               image_size: int, num_threads: int = NUM_THREADS,
+               tflite_dir: Optional[str] = None):
     from dcign_tf import tflite  # pylint: disable=g-import-not-at-top
     if quantize not in tflite.QUANTIZATIONS:
       raise ValueError(f"--tflite={quantize} is not one of "
@@ -138,7 +140,7 @@ class TfliteBackend:
     self.image_size = image_size
     runners = {}
     for name in (serving_client.ENCODER, serving_client.DECODER):
-      path = os.path.join(export_dir, "tflite",
+      path = os.path.join(tflite_dir or os.path.join(export_dir, "tflite"),
                           f"{name}_v{version}_{quantize}.tflite")
       if not os.path.exists(path):
         raise ValueError(

@@ -104,9 +104,13 @@ def fit_calibrations(config, model,
 
 def export(model_dir: str, export_dir: str, version: Optional[int] = None,
            calibration_groups_per_type: int = CALIBRATION_GROUPS_PER_TYPE,
-           workers: int = 0) -> dict:
+           workers: int = 0, calibrations: Optional[dict] = None) -> dict:
   """Exports encoder and decoder; returns {"encoder": path, "decoder": path,
-  "models_config": path}."""
+  "models_config": path}.
+
+  `calibrations` ({factor: evaluation.Calibration}, as a preset records
+  them) replaces the fit on training groups.
+  """
   if calibration_groups_per_type < 1:
     raise ValueError("calibration_groups_per_type must be >= 1 (the "
                      "calibration needs groups of every factor), got "
@@ -119,8 +123,9 @@ def export(model_dir: str, export_dir: str, version: Optional[int] = None,
     version = max(serving.next_version(base) for base in bases.values())
   finals = {name: serving.check_version(base, version)
             for name, base in bases.items()}
-  calibrations = fit_calibrations(config, model, calibration_groups_per_type,
-                                  workers)
+  if calibrations is None:
+    calibrations = fit_calibrations(config, model,
+                                    calibration_groups_per_type, workers)
   info = metadata(config, model, calibrations)
   encoder = serving.EncoderModule(model)
   decoder = serving.DecoderModule(model)

@@ -1,6 +1,7 @@
 r"""Converts an exported encoder or decoder to TFLite and checks it.
 
   python -m export.tflite --saved_model=OUT/decoder/1 --quantize=float16
+  python -m export.tflite --preset=faces_64 --quantize=float16
 
 --quantize: none (float32), float16 (half-size weights), dynamic (int8
 weights) or int8 (int8 weights and activations, calibrated on renders of
@@ -13,10 +14,13 @@ to OUT/tflite/<encoder|decoder>_v<N>_<quantize>.tflite unless --output says
 otherwise.
 """
 
+import os
+
 from absl import flags
 from absl import logging
 
 from dcign_tf import cli
+from dcign_tf import pretrained
 from dcign_tf import tflite
 from dcign_tf import tflite_export
 
@@ -25,6 +29,9 @@ _SAVED_MODEL = flags.DEFINE_string(
     "OUT/decoder/1.")
 _QUANTIZE = flags.DEFINE_string(
     "quantize", tflite_export.DEFAULT_QUANTIZE, f"One of {', '.join(tflite.QUANTIZATIONS)}.")
+_PRESET = flags.DEFINE_string(
+    "preset", None, "A trained model shipped with dcign_tf (e.g. faces_64): "
+    "converts its encoder and decoder, instead of --saved_model.")
 _OUTPUT = flags.DEFINE_string(
     "output", None, "The .tflite file (default: OUT/tflite/<name>_v<N>_"
     "<quantize>.tflite).")
@@ -44,18 +51,40 @@ _WORKERS = flags.DEFINE_integer("workers", 0,
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
-  if not _SAVED_MODEL.value:
+  if _PRESET.value and _SAVED_MODEL.value:
+    raise ValueError(f"--preset={_PRESET.value} and --saved_model="
+                     f"{_SAVED_MODEL.value} exclude each other; give one.")
+  if _PRESET.value and _OUTPUT.value:
+    raise ValueError("--output names one file, but --preset converts the "
+                     "preset's encoder and decoder (into its export's "
+                     "tflite folder); leave --output out.")
+  if not (_SAVED_MODEL.value or _PRESET.value):
     raise ValueError("--saved_model is required: a version folder written "
-                     "by export.saved_model, e.g. OUT/decoder/1.")
+                     "by export.saved_model, e.g. OUT/decoder/1 (or "
+                     "--preset=NAME).")
   for name, flag in (("samples", _SAMPLES), ("representative_samples",
                                              _REPRESENTATIVE),
                      ("num_threads", _THREADS)):
     if flag.value < 1:
       raise ValueError(f"--{name} must be >= 1, got {flag.value}.")
-  report = tflite_export.convert(
-      _SAVED_MODEL.value, _QUANTIZE.value, _OUTPUT.value, _OVERWRITE.value,
-      _SAMPLES.value, _REPRESENTATIVE.value, _THREADS.value, _WORKERS.value)
-  print(tflite_export.summary(report))
+  if _QUANTIZE.value not in tflite.QUANTIZATIONS:
+    raise ValueError(f"--quantize={_QUANTIZE.value!r} is not one of "
+                     f"{', '.join(tflite.QUANTIZATIONS)}.")
+  saved_models = [_SAVED_MODEL.value]
+  if _PRESET.value:
+    saved_models = pretrained.saved_models(pretrained.export(_PRESET.value))
+  for saved_model in saved_models:
+    model = tflite_export.exported_model(saved_model)
+    output = _OUTPUT.value or tflite_export.default_output(model,
+                                                           _QUANTIZE.value)
+    if _PRESET.value and os.path.exists(output) and not _OVERWRITE.value:
+      print(f"{output}: converted and checked earlier.")
+      continue
+    report = tflite_export.convert(
+        saved_model, _QUANTIZE.value, output, _OVERWRITE.value,
+        _SAMPLES.value, _REPRESENTATIVE.value, _THREADS.value,
+        _WORKERS.value)
+    print(tflite_export.summary(report))
 
 
 if __name__ == "__main__":

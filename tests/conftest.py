@@ -55,3 +55,19 @@ def fixture_tiny_config():
     return train_config.TrainConfig(**settings)
 
   return make
+
+
+@pytest.fixture(autouse=True, scope="session")
+def fixture_preset_cache(tmp_path_factory):
+  """Presets are made into model dirs in a cache of the test session's own
+  (and in the subprocesses it starts), never in the user's."""
+  import os  # pylint: disable=import-outside-toplevel
+  from dcign_tf import pretrained  # pylint: disable=import-outside-toplevel
+  previous = os.environ.get(pretrained.CACHE_VARIABLE)
+  os.environ[pretrained.CACHE_VARIABLE] = str(
+      tmp_path_factory.mktemp("preset_cache"))
+  yield
+  if previous is None:
+    del os.environ[pretrained.CACHE_VARIABLE]
+  else:
+    os.environ[pretrained.CACHE_VARIABLE] = previous

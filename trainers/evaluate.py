@@ -2,6 +2,7 @@ r"""Evaluates trained DC-IGN models: the paper's figures and claims as numbers.
 
   python -m trainers.evaluate --model_dir=outputs/faces_quick \
       --model_dir=outputs/faces_quick_vae --output_dir=outputs/evaluation
+  python -m trainers.evaluate --preset=faces_64
 
 Evaluates every --model_dir on the test split of the dataset it was trained
 on and writes to --output_dir: metrics.json, codes.npz, report.md and the
@@ -15,6 +16,7 @@ from absl import logging
 
 from dcign_tf import cli
 from dcign_tf import evaluator
+from dcign_tf import pretrained
 from trainers import data_flags
 
 # An EvaluateConfig's defaults (model_dirs and output_dir have none).
@@ -23,6 +25,9 @@ _DEFAULTS = evaluator.EvaluateConfig(model_dirs=(), output_dir="")
 data_flags.define_flags()
 _MODEL_DIRS = flags.DEFINE_multi_string(
     "model_dir", [], "A trained model dir (repeat the flag for several).")
+_PRESET = flags.DEFINE_string(
+    "preset", None, "A trained model shipped with dcign_tf (e.g. faces_64), "
+    "instead of --model_dir.")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", "outputs/evaluation",
                                   "Where the report and figures go.")
 _OVERWRITE = flags.DEFINE_bool("overwrite", _DEFAULTS.overwrite,
@@ -83,8 +88,15 @@ def dataset_overrides(values=flags.FLAGS) -> dict:
 
 def config_from_flags() -> evaluator.EvaluateConfig:
   values = flags.FLAGS
+  if _PRESET.value and _MODEL_DIRS.value:
+    raise ValueError(f"--preset={_PRESET.value} and --model_dir="
+                     f"{','.join(_MODEL_DIRS.value)} exclude each other; "
+                     "give one.")
+  model_dirs = tuple(_MODEL_DIRS.value)
+  if _PRESET.value:
+    model_dirs = (pretrained.model_dir(_PRESET.value),)
   return evaluator.EvaluateConfig(
-      model_dirs=tuple(_MODEL_DIRS.value), output_dir=_OUTPUT_DIR.value,
+      model_dirs=model_dirs, output_dir=_OUTPUT_DIR.value,
       overwrite=_OVERWRITE.value,
       allow_dataset_mismatch=_ALLOW_MISMATCH.value,
       dataset_overrides=dataset_overrides(values),

@@ -146,3 +146,36 @@ def test_binary_keeps_an_existing_output(export_dir, tmp_path):
                    "--azimuth=0", f"--out={tmp_path / 'other.png'}")
   assert result.returncode == 2
   assert "is not a PNG or JPEG image" in result.stderr
+
+
+def test_binary_rerenders_a_test_render_of_the_preset(tmp_path):
+  """What a user can run straight after `pip install`: no training."""
+  out, sheet = tmp_path / "new.png", tmp_path / "sheet.png"
+  result = _binary("--preset=faces_64", "--test_image=0", "--azimuth=30",
+                   f"--out={out}", f"--sheet={sheet}")
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert "azimuth 30 deg" in result.stdout
+  assert Image.open(out).size == (64, 64)
+  assert Image.open(sheet).size == (192, 64)
+  face = np.asarray(Image.open(out), np.float32) / 255
+  assert face.std() > 0.1  # A head on black, not a blank image.
+
+
+@pytest.mark.parametrize("arguments,message", [
+    (["--preset=faces_64", "--export_dir=x", "--test_image=0"],
+     "--preset=faces_64 and --export_dir=x exclude each other"),
+    (["--preset=faces_65", "--test_image=0"],
+     "Unknown preset 'faces_65'; known presets: faces_64"),
+    (["--preset=faces_64", "--image=a.png", "--test_image=0"],
+     "--image=a.png and --test_image=0 exclude each other"),
+    (["--preset=faces_64", "--test_image=100"],
+     "--test_image must be in [0, 99], got 100"),
+    (["--preset=faces_64", "--test_image=0", "--server=localhost:1"],
+     "--preset runs the models in this process"),
+])
+def test_binary_preset_bad_input(tmp_path, arguments, message):
+  out = tmp_path / "new.png"
+  result = _binary(*arguments, "--azimuth=0", f"--out={out}")
+  assert result.returncode == 2, result.stderr[-2000:]
+  assert message in result.stderr.strip().splitlines()[-1]
+  assert not out.exists()

@@ -197,3 +197,18 @@ def test_a_colour_labelled_model_exports_and_converts(tmp_path, tiny_config,
   report = tflite_export.convert(paths["encoder"], samples=4, workers=1)
   assert report["inputs"] == "4 test renders"
   assert all(e["max_abs_error"] <= 1e-4 for e in report["errors"].values())
+
+
+def test_binary_exports_a_preset_and_refuses_two_sources(tmp_path):
+  command = [sys.executable, "-m", "export.saved_model", "--preset=faces_64"]
+  run = lambda *extra: subprocess.run(
+      command + list(extra), cwd=REPO, env={**os.environ, "PYTHONPATH": REPO},
+      capture_output=True, text=True, timeout=300, check=False)
+  result = run(f"--model_dir={tmp_path}/m")
+  assert result.returncode == 2
+  assert ("--preset=faces_64 and --model_dir=" in
+          result.stderr.strip().splitlines()[-1])
+  result = run(f"--export_dir={tmp_path}/out")
+  assert result.returncode == 0, result.stderr[-2000:]
+  for name in ("encoder", "decoder"):
+    assert (tmp_path / "out" / name / "1" / "saved_model.pb").exists()

@@ -132,3 +132,17 @@ def test_binary_prints_errors_and_size(exported, tmp_path):
   assert again.returncode == 2
   assert again.stderr.strip().splitlines()[-1].startswith(
       f"error: {output} exists")
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--saved_model=OUT/decoder/1"],
+     "--preset=faces_64 and --saved_model=OUT/decoder/1 exclude each other"),
+    (["--output=x.tflite"], "--output names one file"),
+])
+def test_binary_preset_bad_input(extra, message):
+  result = subprocess.run(
+      [sys.executable, "-m", "export.tflite", "--preset=faces_64", *extra],
+      cwd=REPO, env={**os.environ, "PYTHONPATH": REPO}, capture_output=True,
+      text=True, timeout=300, check=False)
+  assert result.returncode == 2
+  assert message in result.stderr.strip().splitlines()[-1]

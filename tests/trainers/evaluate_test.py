@@ -261,3 +261,15 @@ def test_a_dataset_that_is_not_a_grid_gets_every_other_score(
   assert retrieval["top1_within_45_degrees"] is None  # Label units.
   assert "No disentanglement metrics: the labels are not a complete" in (
       out / "report.md").read_text()
+
+
+def test_binary_refuses_a_preset_with_a_model_dir(tmp_path):
+  result = subprocess.run(
+      [sys.executable, "-m", "trainers.evaluate", "--preset=faces_64",
+       f"--model_dir={tmp_path}/m", f"--output_dir={tmp_path}/out"],
+      cwd=REPO, env={**os.environ, "PYTHONPATH": REPO}, capture_output=True,
+      text=True, timeout=120, check=False)
+  assert result.returncode == 2
+  assert ("--preset=faces_64 and --model_dir=" in
+          result.stderr.strip().splitlines()[-1])
+  assert not (tmp_path / "out").exists()
