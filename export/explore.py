@@ -114,6 +114,9 @@ def build_app(explorer, gallery_size: int = explorer_lib.GALLERY_SIZE,
       stream.write(data)
     gallery_files.append(path)
   intrinsic = explorer.choose_intrinsic_sliders(images)
+  # A first re-render per decoder traces its graph now, not on the page.
+  for name in explorer.backends:
+    explorer.render(name, images[0], {})
   ranges = explorer_lib.slider_limits(explorer.metadata)
   factors = list(ranges)
   backends = [name for name in explorer_lib.BACKENDS
@@ -153,19 +156,20 @@ def build_app(explorer, gallery_size: int = explorer_lib.GALLERY_SIZE,
     # would decode it first, and fail on a file that is not an image).
     current = gr.File(visible=False, type="filepath")
     with gr.Row():
+      source = gr.Image(label="Input, as the model sees it", format="png",
+                        interactive=False, height=256)
+      output = gr.Image(label="Re-rendered", format="png",
+                        interactive=False, height=256)
+    notes = gr.Markdown()
+    with gr.Row():
       with gr.Column(scale=1):
         gallery = gr.Gallery(value=gallery_files, label="Held-out test "
                              "renders (click one)", columns=4, height=300,
                              allow_preview=False)
         upload = gr.File(label="Or upload an image (PNG or JPEG, at most "
                          f"{explorer_lib.MAX_PIXELS // 1_000_000} MP)",
-                         type="filepath")
-        source = gr.Image(label="Input, as the model sees it",
-                          format="png", interactive=False, height=256)
+                         type="filepath", height=120)
       with gr.Column(scale=1):
-        output = gr.Image(label="Re-rendered", format="png",
-                          interactive=False, height=256)
-        notes = gr.Markdown()
         backend = gr.Radio(backends, value=backends[0], label="Decoder")
         angle_sliders = [
             gr.Slider(low, high, value=0.0, step=0.5,
@@ -206,10 +210,14 @@ def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
   try:
-    import gradio  # pylint: disable=g-import-not-at-top,unused-import
+    import gradio  # pylint: disable=g-import-not-at-top
   except ImportError:
+    gradio = None
+  # A folder named gradio in the working directory imports as an empty
+  # namespace package.
+  if not hasattr(gradio, "Blocks"):
     raise ValueError("The explorer needs Gradio: pip install -e "
-                     "\".[demo]\"") from None
+                     "\".[demo]\"")
   export_dir, tflite_dir = export_dir_from_flags(
       _PRESET.value, _MODEL_DIR.value, _EXPORT_DIR.value)
   explorer = explorer_lib.Explorer(export_dir, tflite_dir=tflite_dir)
