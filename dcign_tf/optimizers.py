@@ -3,21 +3,32 @@
 import keras
 
 OPTIMIZERS = ("paper", "adam", "rmsprop")
-LEARNING_RATE_SCHEDULES = ("constant", "cosine")
+LEARNING_RATE_SCHEDULES = ("constant", "cosine", "warmup_cosine")
 # The cosine schedule ends at this share of the peak learning rate.
 COSINE_FINAL_SHARE = 0.05
+# warmup_cosine rises linearly from 0 over this share of the steps: a
+# higher peak rate then does not throw the decoder onto one mean face in
+# the first steps.
+WARMUP_SHARE = 0.05
 
 
 def learning_rate_schedule(learning_rate: float, schedule: str = "constant",
                            steps: int = 1):
   """The learning rate, constant or decayed along a half cosine from
   `learning_rate` at step 0 to COSINE_FINAL_SHARE of it at `steps` (a
-  function of the optimizer's step, so a resumed run continues it)."""
+  function of the optimizer's step, so a resumed run continues it);
+  warmup_cosine first rises linearly from 0 to `learning_rate` over
+  WARMUP_SHARE of the steps, then decays over the rest."""
   if schedule == "constant":
     return learning_rate
   if schedule == "cosine":
     return keras.optimizers.schedules.CosineDecay(
         learning_rate, decay_steps=max(1, steps), alpha=COSINE_FINAL_SHARE)
+  if schedule == "warmup_cosine":
+    warmup = max(1, int(round(WARMUP_SHARE * steps)))
+    return keras.optimizers.schedules.CosineDecay(
+        0.0, decay_steps=max(1, steps - warmup), alpha=COSINE_FINAL_SHARE,
+        warmup_target=learning_rate, warmup_steps=warmup)
   raise ValueError(f"Unknown learning rate schedule {schedule!r}; allowed: "
                    f"{', '.join(LEARNING_RATE_SCHEDULES)}.")
 

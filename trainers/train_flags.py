@@ -84,7 +84,9 @@ _define("string", "optimizer", "paper (Adam, beta2 0.99, eps 1e-8, as the "
 _define("float", "learning_rate", "Learning rate.")
 _define("enum", "learning_rate_schedule", "constant, or cosine: decayed "
         f"from --learning_rate to {optimizers.COSINE_FINAL_SHARE:g} of it at "
-        "--train_steps.", optimizers.LEARNING_RATE_SCHEDULES)
+        "--train_steps, or warmup_cosine: the same after a linear rise from 0 "
+        f"over {optimizers.WARMUP_SHARE:.0%} of the steps.",
+        optimizers.LEARNING_RATE_SCHEDULES)
 _define("integer", "train_steps", "Training steps.")
 _define("integer", "checkpoint_every", "Steps per checkpoint (a rerun after "
         "a kill anywhere ends with the weights of an uninterrupted run).")
