@@ -88,13 +88,10 @@ def dataset_overrides(values=flags.FLAGS) -> dict:
 
 def config_from_flags() -> evaluator.EvaluateConfig:
   values = flags.FLAGS
-  if _PRESET.value and _MODEL_DIRS.value:
-    raise ValueError(f"--preset={_PRESET.value} and --model_dir="
-                     f"{','.join(_MODEL_DIRS.value)} exclude each other; "
-                     "give one.")
   model_dirs = tuple(_MODEL_DIRS.value)
   if _PRESET.value:
-    model_dirs = (pretrained.model_dir(_PRESET.value),)
+    model_dirs = (pretrained.resolve_model_dir(
+        _PRESET.value, ",".join(model_dirs) or None),)
   return evaluator.EvaluateConfig(
       model_dirs=model_dirs, output_dir=_OUTPUT_DIR.value,
       overwrite=_OVERWRITE.value,
