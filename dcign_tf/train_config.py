@@ -52,6 +52,9 @@ class TrainConfig:
   data_seed: int = 0
   ratio: str = "1:1:1:10"
   groups_per_batch: int = 1
+  # Prepared data: the members of each group kept in a training batch
+  # (0: the whole group).
+  members_per_group: int = 0
   data: str = "live"
   train_groups_per_type: int = faces_dataset.PAPER_TRAIN_GROUPS_PER_TYPE
   test_groups_per_type: int = faces_dataset.PAPER_TEST_GROUPS_PER_TYPE
@@ -187,6 +190,14 @@ def validate(config: TrainConfig) -> configs.NetworkConfig:
   precision.check_supported(config.mixed_precision,
                             len(tf.config.list_physical_devices("GPU")))
   pipeline.check_reuse(config.live_reuse)
+  pipeline.check_members_per_group(config.members_per_group,
+                                   config.group_size)
+  if config.members_per_group and (config.data != "prepared" or
+                                  config.dataset != "faces"):
+    raise ValueError(f"members_per_group={config.members_per_group} needs "
+                     "the prepared faces (--dataset=faces --data=prepared); "
+                     "live and labelled groups are drawn at the size they "
+                     "are used (set --group_size instead).")
   if config.live_reuse > 1 and config.data != "live":
     raise ValueError(f"live_reuse={config.live_reuse} applies to live data "
                      "(--data=live); a prepared dataset is read once per "

@@ -16,7 +16,7 @@ from trainers import source_flags
 # A TrainConfig's defaults (model_dir is the only setting without one).
 _DEFAULTS = train_config_lib.TrainConfig(model_dir="")
 # Settings read from the flag of the same name, as they are.
-_PLAIN = ("ratio", "groups_per_batch", "data", "network", "latent_size",
+_PLAIN = ("ratio", "groups_per_batch", "members_per_group", "data", "network", "latent_size",
           "training", "invariance_scale", "beta", "clamp_gradient",
           "clamp_target", "likelihood", "pixel_stddev", "kl_warmup_steps",
           "range_warmup_steps", "live_reuse", "strategy", "mixed_precision",
@@ -38,6 +38,9 @@ flags.DEFINE_string("model_dir", "outputs/faces",
 _define("string", "ratio", "Group-type weights azimuth:elevation:light:"
         "intrinsic.")
 _define("integer", "groups_per_batch", "Groups per training batch (K).")
+_define("integer", "members_per_group", "Prepared data only: keep this many "
+        "random members of each group in a training batch (0: the whole "
+        "group); K groups of M members show the decoder K faces a step.")
 _define("enum", "data", "live: render groups on the fly; prepared: read the "
         "dcign_faces TFDS dataset (prepared if missing).",
         train_config_lib.DATA_MODES)

@@ -72,7 +72,9 @@ class RenderedFaces(base.DataSource):
                                        config.groups_per_batch,
                                        seed=config.seed,
                                        first_step=first_step,
-                                       sharding=sharding)
+                                       sharding=sharding,
+                                       members_per_group=(
+                                           config.members_per_group))
     workers = config.workers or max(1, (os.cpu_count() or 2) // 2)
     return pipeline.live_dataset(self.group_source(), config.ratio,
                                  config.groups_per_batch, seed=config.seed,
