@@ -124,6 +124,11 @@ def test_weak_supervision_baselines_train_and_are_scored(
     (dict(range_warmup_steps=5, data="prepared"), "needs live data"),
     (dict(live_reuse=2, data="prepared"), "live_reuse=2 applies to live data"),
     (dict(live_reuse=17), "from 1 to 16, got reuse=17"),
+    (dict(members_per_group=2, data="live"),
+     "members_per_group=2 needs the prepared faces"),
+    (dict(members_per_group=1, data="prepared"),
+     r"members_per_group must be 0 \(whole groups\) or an integer in "
+     r"\[2, group_size=3\], got 1"),
     (dict(strategy="tpu"), "Unknown strategy 'tpu'; allowed: auto, one_device"),
     (dict(mixed_precision="float16"), "float16 needs a GPU"),
     (dict(mixed_precision="fp8"), "Unknown mixed precision 'fp8'"),

@@ -1,5 +1,7 @@
 """Tests for dcign_tf.data.pipeline."""
 
+import re
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -61,6 +63,76 @@ def test_prepared_batches_match_their_type(prepared):
     for name in factors.FACTORS:
       values = batch[name][0].numpy()
       assert (np.ptp(values) > 0) == (name == group_type.factor)
+
+
+def _stored_groups(prepared):
+  """Every stored training group as (images, azimuth, elevation, light)."""
+  stored = prepared.as_dataset(split=faces_dataset.split_names("train"),
+                               shuffle_files=False)
+  return [(g["images"].numpy(), *(g[k].numpy() for k in
+                                   pipeline.FACTOR_KEYS))
+          for g in stored]
+
+
+def test_kept_members_are_a_group_s_own_in_order(prepared):
+  stored = _stored_groups(prepared)
+  dataset = pipeline.prepared_dataset(prepared, "train", ratio="1:1:1:1",
+                                      groups_per_batch=2, seed=6,
+                                      members_per_group=2)
+  chosen = set()
+  for batch in dataset.take(30):
+    assert batch["images"].shape == (2, 2, 32, 32, 1)
+    assert batch["identity"].shape == (2, 2, 33)
+    for k in range(2):
+      images = np.round(batch["images"][k].numpy() * 255).astype(np.uint8)
+      matches = [
+          (group, [next(i for i in range(3)
+                        if np.array_equal(group[0][i], image))
+                   for image in images])
+          for group in stored
+          if all(any(np.array_equal(m, image) for m in group[0])
+                 for image in images)]
+      assert len(matches) == 1  # Both members come from one stored group,
+      group, members = matches[0]
+      assert members == sorted(set(members))  # distinct, in stored order,
+      for f, key in enumerate(pipeline.FACTOR_KEYS):  # with their factors.
+        np.testing.assert_array_equal(batch[key][k].numpy(),
+                                      group[1 + f][members])
+      group_type = factors.GroupType(int(batch["group_type"][k]))
+      for name in factors.FACTORS:
+        assert (np.ptp(batch[name][k].numpy()) > 0) == (
+            name == group_type.factor)
+      chosen.add(tuple(members))
+  # Over 60 groups every pair of members of 3 is drawn.
+  assert chosen == {(0, 1), (0, 2), (1, 2)}
+
+
+def test_kept_members_resume_and_shard_like_the_full_stream(prepared):
+  def stream(**kwargs):
+    return _images(pipeline.prepared_dataset(
+        prepared, "train", "1:1:1:1", groups_per_batch=2, seed=5,
+        members_per_group=2, **kwargs), 8)
+
+  full = stream()
+  assert full[0].shape == (2, 2, 32, 32, 1)
+  np.testing.assert_array_equal(stream(first_step=5)[0], full[5])
+  shares = stream(sharding=pipeline.Sharding(2, (0, 1)))
+  np.testing.assert_array_equal(
+      np.concatenate([shares[2], shares[3]]), full[1])
+  # The same slots with whole groups hold the groups the members came from.
+  whole = _images(pipeline.prepared_dataset(
+      prepared, "train", "1:1:1:1", groups_per_batch=2, seed=5), 8)
+  for kept, groups_of_step in zip(full, whole):
+    for members, group in zip(kept, groups_of_step):
+      assert all(any(np.array_equal(m, g) for g in group) for m in members)
+
+
+@pytest.mark.parametrize("members", [1, 4, 2.5, True, -1])
+def test_bad_members_per_group_fails_before_reading(prepared, members):
+  with pytest.raises(ValueError, match=r"members_per_group must be 0 \(whole "
+                     r"groups\) or an integer in \[2, group_size=3\], got "
+                     + re.escape(repr(members))):
+    pipeline.prepared_dataset(prepared, "train", members_per_group=members)
 
 
 def test_evaluation_dataset_reads_every_group_once(prepared):
