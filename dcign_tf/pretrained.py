@@ -52,11 +52,13 @@ def _cached_model_dir(preset: preset_files.Preset) -> str:
 
 def preset_config(values: dict, model_dir: str):
   """A preset's training config, made to evaluate anywhere: its model dir
-  is `model_dir`, its test data rendered live, in float32."""
+  is `model_dir`, its test data rendered live (whole groups: the members
+  kept per training batch apply to prepared training data only), in
+  float32."""
   config = train_config_lib.config_from_dict(values)
   return dataclasses.replace(config, model_dir=model_dir, data="live",
-                             data_dir=None, mixed_precision="none",
-                             workers=0)
+                             data_dir=None, members_per_group=0,
+                             mixed_precision="none", workers=0)
 
 
 def model_dir(name: str, directory: Optional[str] = None) -> str:
