@@ -15,6 +15,7 @@ from dcign_tf import optimizers
 from dcign_tf import precision
 from dcign_tf.data import faces_dataset
 from dcign_tf.data import factors
+from dcign_tf.data import group_members
 from dcign_tf.data import pipeline
 
 DATA_MODES = ("live", "prepared")
@@ -190,8 +191,8 @@ def validate(config: TrainConfig) -> configs.NetworkConfig:
   precision.check_supported(config.mixed_precision,
                             len(tf.config.list_physical_devices("GPU")))
   pipeline.check_reuse(config.live_reuse)
-  pipeline.check_members_per_group(config.members_per_group,
-                                   config.group_size)
+  group_members.check_members_per_group(config.members_per_group,
+                                        config.group_size)
   if config.members_per_group and (config.data != "prepared" or
                                   config.dataset != "faces"):
     raise ValueError(f"members_per_group={config.members_per_group} needs "

@@ -16,14 +16,14 @@ from trainers import source_flags
 # A TrainConfig's defaults (model_dir is the only setting without one).
 _DEFAULTS = train_config_lib.TrainConfig(model_dir="")
 # Settings read from the flag of the same name, as they are.
-_PLAIN = ("ratio", "groups_per_batch", "members_per_group", "data", "network", "latent_size",
-          "training", "invariance_scale", "beta", "clamp_gradient",
-          "clamp_target", "likelihood", "pixel_stddev", "kl_warmup_steps",
-          "range_warmup_steps", "live_reuse", "strategy", "mixed_precision",
-          "jit_compile", "decoder_phases", "optimizer", "learning_rate",
-          "learning_rate_schedule", "train_steps", "checkpoint_every",
-          "eval_groups_per_type", "grid_identities", "grid_bins",
-          "metric_samples", "seed")
+_PLAIN = ("ratio", "groups_per_batch", "members_per_group", "data", "network",
+          "latent_size", "training", "invariance_scale", "beta",
+          "clamp_gradient", "clamp_target", "likelihood", "pixel_stddev",
+          "kl_warmup_steps", "range_warmup_steps", "live_reuse", "strategy",
+          "mixed_precision", "jit_compile", "decoder_phases", "optimizer",
+          "learning_rate", "learning_rate_schedule", "train_steps",
+          "checkpoint_every", "eval_groups_per_type", "grid_identities",
+          "grid_bins", "metric_samples", "seed")
 
 
 def _define(kind, name, help_text, *choices):

@@ -24,6 +24,7 @@ import tensorflow as tf
 from dcign_tf import distribution
 from dcign_tf.data import faces_dataset
 from dcign_tf.data import factors
+from dcign_tf.data import group_members
 from dcign_tf.data import groups
 from dcign_tf.data import render_pool
 
@@ -49,37 +50,6 @@ def to_model_inputs(example: dict) -> dict:
       **{key: example[key] for key in FACTOR_KEYS},
       "identity": example["identity"],
   }
-
-
-def check_members_per_group(members_per_group, group_size: int) -> int:
-  """M, the members of each group kept in training batches (0: all)."""
-  if (isinstance(members_per_group, bool) or
-      int(members_per_group) != members_per_group or
-      not (members_per_group == 0 or
-           factors.MIN_GROUP_SIZE <= members_per_group <= group_size)):
-    raise ValueError(
-        f"members_per_group must be 0 (whole groups) or an integer in "
-        f"[{factors.MIN_GROUP_SIZE}, group_size={group_size}], got "
-        f"{members_per_group!r}.")
-  return int(members_per_group)
-
-
-def keep_members(group: dict, members: int, seed, index) -> dict:
-  """`members` members of one group, chosen at random from (seed, index)
-  alone, in their stored order; the group type is kept.
-
-  Why: a batch of one group of 20 shows the decoder one face (in azimuth,
-  elevation and light groups) per step; K groups of M = 20 / K members
-  cost the same step and show it K faces, each still a group in which
-  one factor varies.
-  """
-  count = tf.shape(group["images"])[0]
-  keys = tf.random.stateless_uniform(
-      [count], seed=tf.stack([tf.cast(seed, tf.int64),
-                              tf.cast(index, tf.int64)]))
-  chosen = tf.sort(tf.argsort(keys)[:members])
-  return {key: value if key == "group_type" else tf.gather(value, chosen)
-          for key, value in group.items()}
 
 
 def _check_groups_per_batch(groups_per_batch) -> int:
@@ -153,10 +123,10 @@ def prepared_dataset(builder: faces_dataset.DcignFaces, split: str = "train",
     sharding: which replicas' shares this pipeline yields (see `Sharding`);
       each element then holds K / R groups.
     members_per_group: M > 0 keeps M random members of each group (see
-      `keep_members`); 0 keeps whole groups.
+      `group_members.keep_members`); 0 keeps whole groups.
   """
-  members_per_group = check_members_per_group(members_per_group,
-                                              builder.builder_config.group_size)
+  members_per_group = group_members.check_members_per_group(
+      members_per_group, builder.builder_config.group_size)
   probabilities = factors.parse_ratio(ratio)
   share = sharding.groups_per_replica(groups_per_batch)
   read_config = faces_dataset.tfds.ReadConfig(shuffle_seed=seed)
@@ -178,8 +148,8 @@ def prepared_dataset(builder: faces_dataset.DcignFaces, split: str = "train",
     # skips to its first slot) chooses the members an unbroken one would.
     member_seed = 0 if seed is None else seed
     dataset = dataset.enumerate().skip(first_step * groups_per_batch).map(
-        lambda index, group: keep_members(group, members_per_group,
-                                          member_seed, index))
+        lambda index, group: group_members.keep_members(
+            group, members_per_group, member_seed, index))
   else:
     dataset = dataset.skip(first_step * groups_per_batch)
   dataset = dataset.batch(share, drop_remainder=True)
