@@ -178,6 +178,15 @@ class ProceduralHead(face_model.FaceModel):
     return [name for name, _, _ in SHAPE_PARAMETERS + ALBEDO_PARAMETERS]
 
   def mesh(self, identity, image_size: Optional[int] = None) -> mesh_lib.Mesh:
+    return _merge([part for _, part in self._parts(identity, image_size)])
+
+  def part_sizes(self, image_size: Optional[int] = None) -> list:
+    """[(name, vertex count)] of the parts in the order `mesh` merges them:
+    "head" (the surface), then "eye" and "ear" of each side, then "neck"."""
+    return [(name, len(part[0])) for name, part in
+            self._parts(self.mean_identity(), image_size)]
+
+  def _parts(self, identity, image_size):
     identity = self.check_identity(identity)
     rows, cols = _DETAIL_LEVELS[-1][1]
     for max_size, level in _DETAIL_LEVELS:
@@ -185,12 +194,12 @@ class ProceduralHead(face_model.FaceModel):
         rows, cols = level
         break
     shape, albedo = _decode(identity)
-    parts = [self._head(shape, albedo, rows, cols)]
+    parts = [("head", self._head(shape, albedo, rows, cols))]
     for side in (-1.0, 1.0):
-      parts.append(self._eye(shape, albedo, side))
-      parts.append(self._ear(shape, albedo, side))
-    parts.append(self._neck(shape, albedo))
-    return _merge(parts)
+      parts.append(("eye", self._eye(shape, albedo, side)))
+      parts.append(("ear", self._ear(shape, albedo, side)))
+    parts.append(("neck", self._neck(shape, albedo)))
+    return parts
 
   def _head(self, shape, albedo, rows, cols):
     polar, azimuth = _angles_grid(rows, cols)
