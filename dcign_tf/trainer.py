@@ -23,6 +23,7 @@ from dcign_tf import distribution
 from dcign_tf import evaluation
 from dcign_tf import faces_evaluation
 from dcign_tf import model_dir as model_dir_lib
+from dcign_tf import precision
 from dcign_tf import run_time
 from dcign_tf import sweeps
 from dcign_tf import task
@@ -177,9 +178,10 @@ def run(config: train_config_lib.TrainConfig, verbose: int = 1,
     timer = run_time.StepTimer(
         done_steps, config.train_steps,
         say=print if verbose else (lambda *args, **kwargs: None),
-        long_run_hint=("" if tf.config.list_physical_devices("GPU") else
-                       "For a quick CPU run use "
-                       "--flagfile=faces_quick.flags."))
+        long_run_hint=run_time.long_run_hint(
+            config.network, config.image_size, config.jit_compile,
+            bool(tf.config.list_physical_devices("GPU")),
+            precision.cpu_flags()))
     with SigtermFlag() as sigterm:
       for step in range(done_steps + 1, config.train_steps + 1):
         if progress is None and verbose:

@@ -46,3 +46,16 @@ def test_a_resumed_run_counts_from_its_first_step_and_hints_when_long():
   assert len(said) == 1
   short, said = _run([1.0] * 20, long_run_hint="Use a GPU.")
   assert "Use a GPU" not in said[0]
+
+
+@pytest.mark.parametrize("network,size,jit,gpu,flags,expected", [
+    ("paper", 150, False, False, {"avx2"}, run_time.QUICK_HINT),
+    ("small", 128, False, False, {"avx512f"}, run_time.QUICK_HINT),
+    ("medium", 64, False, False, {"avx2", "fma"}, run_time.XLA_HINT),
+    ("medium", 64, True, False, {"avx2"}, ""),
+    ("medium", 64, False, False, {"avx512f", "avx2"}, ""),
+    ("paper", 150, False, True, set(), ""),
+])
+def test_the_long_run_hint_fits_the_run(network, size, jit, gpu, flags,
+                                        expected):
+  assert run_time.long_run_hint(network, size, jit, gpu, flags) == expected
