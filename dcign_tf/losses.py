@@ -25,22 +25,57 @@ def gaussian_nll(images, logits, stddev):
   sum((x - sigmoid(logits))^2) / (2 stddev^2). Unlike the Bernoulli term,
   whose curvature 1 / (p (1 - p)) is largest on the black background and
   smallest on mid-grey skin, it weighs an error equally at every intensity,
-  so a decoder spends its capacity on the face.
+  so a decoder spends its capacity on the face. Its gradient with respect
+  to a logit carries the sigmoid's slope p (1 - p), which vanishes where
+  the sigmoid saturates: see `gaussian_linear_nll`.
   """
   squared = tf.square(images - tf.sigmoid(logits))
   return tf.reduce_sum(squared, axis=tf.range(1, tf.rank(images))) / (
       2.0 * stddev * stddev)
 
 
-LIKELIHOODS = ("bernoulli", "gaussian")
+def gaussian_linear_nll(images, means, stddev):
+  """-log p(x | z) for independent Gaussian pixels whose mean is the
+  decoder's output itself (the Gaussian's canonical, identity link), with
+  a fixed `stddev`, summed over pixels, without the constant: [B].
+
+  sum((x - means)^2) / (2 stddev^2). Its gradient (means - x) / stddev^2
+  never vanishes. Through a sigmoid it would be multiplied by p (1 - p):
+  a decoder that early on pushes every pixel towards the black background
+  saturates, the face's pixels then pull it back with almost no force, and
+  training can sit on a black image for hundreds of steps; a face pixel
+  drawn as background at the outline is corrected just as slowly. Pixels
+  are the means clipped to [0, 1] (`pixels`).
+  """
+  squared = tf.square(images - means)
+  return tf.reduce_sum(squared, axis=tf.range(1, tf.rank(images))) / (
+      2.0 * stddev * stddev)
+
+
+LIKELIHOODS = ("bernoulli", "gaussian", "gaussian_linear")
 
 
 def reconstruction_nll(images, logits, likelihood="bernoulli", stddev=0.1):
-  """The reconstruction term of `likelihood` (one of LIKELIHOODS): [B]."""
+  """The reconstruction term of `likelihood` (one of LIKELIHOODS) for the
+  decoder's outputs `logits`: [B]."""
   if likelihood == "bernoulli":
     return bernoulli_nll(images, logits)
   if likelihood == "gaussian":
     return gaussian_nll(images, logits, stddev)
+  if likelihood == "gaussian_linear":
+    return gaussian_linear_nll(images, logits, stddev)
+  raise ValueError(f"Unknown likelihood {likelihood!r}; allowed: "
+                   f"{', '.join(LIKELIHOODS)}.")
+
+
+def pixels(outputs, likelihood="bernoulli"):
+  """The decoder's outputs as images in [0, 1]: the sigmoid of the logits
+  for "bernoulli" and "gaussian", the means clipped for
+  "gaussian_linear"."""
+  if likelihood == "gaussian_linear":
+    return tf.clip_by_value(outputs, 0.0, 1.0)
+  if likelihood in LIKELIHOODS:
+    return tf.sigmoid(outputs)
   raise ValueError(f"Unknown likelihood {likelihood!r}; allowed: "
                    f"{', '.join(LIKELIHOODS)}.")
 

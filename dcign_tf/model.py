@@ -92,8 +92,10 @@ class DCIGN(keras.Model):
       "mean_and_pull" (also the decoder's gradient at the group mean, the
       clamp's exact gradient; see `clamp.clamp_to_group_mean`).
     beta: weight of the KL term (1 = SGVB).
-    likelihood: "bernoulli" (the paper's) or "gaussian" pixels (see
-      `losses.reconstruction_nll`).
+    likelihood: "bernoulli" (the paper's), "gaussian" pixels of mean
+      sigmoid(output), or "gaussian_linear" pixels of mean output (see
+      `losses.reconstruction_nll`; `losses.pixels` makes images of the
+      decoder's outputs).
     pixel_stddev: the Gaussian likelihood's fixed standard deviation.
     kl_warmup_steps: ramp the KL weight linearly from 0 to `beta` over this
       many optimizer steps (0: no ramp). Early on, a full KL term lets the
@@ -196,7 +198,7 @@ class DCIGN(keras.Model):
 
   def decode(self, latents):
     """Latents [B, N] -> images [B, S, S, C] in [0, 1]."""
-    return tf.sigmoid(self.decode_logits(latents))
+    return losses.pixels(self.decode_logits(latents), self.likelihood)
 
   def call(self, images, training=False):
     """Reconstructions from the posterior mean (deterministic)."""
@@ -343,8 +345,8 @@ class DCIGN(keras.Model):
                 pull_loss,
         "reconstruction": tf.reduce_mean(reconstruction),
         "kl": tf.reduce_mean(kl),
-        "mse": tf.reduce_mean(losses.pixel_mse(flat_images,
-                                               tf.sigmoid(logits))),
+        "mse": tf.reduce_mean(losses.pixel_mse(
+            flat_images, losses.pixels(logits, self.likelihood))),
         "invariance": invariance,
     }, decoder_latents
 

@@ -20,6 +20,7 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
+from dcign_tf import losses
 from dcign_tf import luma
 from dcign_tf import polyphase
 
@@ -137,6 +138,7 @@ class DecoderModule(tf.Module):
   def __init__(self, model):
     super().__init__(name="dcign_decoder")
     self.decoder = model.decoder
+    self.likelihood = model.likelihood
     self.latent_size = int(model.network.latent_size)
     spec = tf.TensorSpec([None, self.latent_size], tf.float32,
                          name="latents")
@@ -149,11 +151,13 @@ class DecoderModule(tf.Module):
     return {"serving_default": self.serving_default}
 
   def _decode_on_device(self, latents):
-    return {"images": tf.sigmoid(polyphase.decode(self.decoder, latents),
-                                 name="images")}
+    return {"images": tf.identity(
+        losses.pixels(polyphase.decode(self.decoder, latents),
+                      self.likelihood), name="images")}
 
   def _decode(self, latents):
-    return {"images": tf.sigmoid(self.decoder(latents), name="images")}
+    return {"images": tf.identity(
+        losses.pixels(self.decoder(latents), self.likelihood), name="images")}
 
   def _checked_decode(self, latents):
     # Checked at run time: see EncoderModule._check_images.

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from dcign_tf import atomic_files
+from dcign_tf import collapse
 from dcign_tf import distribution
 from dcign_tf import evaluation
 from dcign_tf import faces_evaluation
@@ -68,6 +69,15 @@ def write_image_summaries(writer, model, images, sweep_latent, step: int):
     tf.summary.image("sweep_z_azimuth", np.concatenate(list(sweep), 1)[None],
                      step=step)
   writer.flush()
+
+
+def reconstruction_spread(model, images) -> float:
+  """`collapse.reconstruction_spread` of the model on `images`, or NaN
+  where the images do not differ (nothing to tell a collapse by)."""
+  try:
+    return collapse.reconstruction_spread(images, model(images).numpy())
+  except ValueError:
+    return float("nan")
 
 
 class TrainingPreempted(RuntimeError):
@@ -157,6 +167,9 @@ def run(config: train_config_lib.TrainConfig, verbose: int = 1,
 
   data = task.evaluation_groups(config, source) if worker.is_chief else None
   preempted_at = diverged_at = None
+  check_images = (collapse.check_images(data["images"]) if worker.is_chief
+                  else None)
+  collapse_warned = False
   if done_steps < config.train_steps:
     dataset = run_strategy.distribute_datasets_from_function(
         lambda context: task.train_dataset(config, done_steps,
@@ -225,6 +238,13 @@ def run(config: train_config_lib.TrainConfig, verbose: int = 1,
           if worker.is_chief:
             write_image_summaries(image_writer, model, data["images"][:8],
                                   model.factor_latents["azimuth"][0], step)
+            if step >= collapse.CHECK_FROM_STEP and not collapse_warned:
+              warning = collapse.collapse_warning(
+                  reconstruction_spread(model, check_images), step,
+                  config.learning_rate)
+              if warning:
+                print(warning, flush=True)
+                collapse_warned = True
     train_writer.flush()
   if preempted_at is not None:
     saved = model_dir_lib.checkpoint_directory(config.model_dir)
@@ -255,8 +275,15 @@ def run(config: train_config_lib.TrainConfig, verbose: int = 1,
   else:
     metrics, codes = task.evaluate(model, config, data)
     calibrations = None
+  spread = reconstruction_spread(model, check_images)
   metrics.update(training=config.training, steps=steps,
-                 wall_time_s=round(time.time() - start, 1))
+                 wall_time_s=round(time.time() - start, 1),
+                 reconstruction_spread=(round(spread, 4) if math.isfinite(spread)
+                                        else None))
+  if steps >= collapse.CHECK_FROM_STEP and not collapse_warned:
+    warning = collapse.collapse_warning(spread, steps, config.learning_rate)
+    if warning:
+      print(warning, flush=True)
   metrics["sweeps"] = sweeps.write_sweeps(model, config, data, codes,
                                           metrics["factors"], calibrations)
   names = source.display_names()

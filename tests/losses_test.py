@@ -58,3 +58,38 @@ def test_gaussian_nll_matches_closed_form():
       losses.bernoulli_nll(images, logits).numpy())
   with pytest.raises(ValueError, match="Unknown likelihood 'laplace'"):
     losses.reconstruction_nll(images, logits, "laplace")
+
+
+def test_gaussian_linear_nll_matches_closed_form():
+  images = np.array([[[[0.2], [0.9]]]], np.float32)
+  means = np.array([[[[0.5], [1.3]]]], np.float32)
+  expected = ((0.2 - 0.5) ** 2 + (0.9 - 1.3) ** 2) / (2 * 0.1 ** 2)
+  np.testing.assert_allclose(
+      losses.reconstruction_nll(images, means, "gaussian_linear", 0.1).numpy(),
+      [expected], rtol=1e-5)
+  np.testing.assert_allclose(
+      losses.pixels(means, "gaussian_linear").numpy().ravel(), [0.5, 1.0])
+  np.testing.assert_allclose(
+      losses.pixels(means, "gaussian").numpy().ravel(),
+      1 / (1 + np.exp(-means.ravel())), rtol=1e-6)
+  with pytest.raises(ValueError, match="Unknown likelihood 'laplace'"):
+    losses.pixels(means, "laplace")
+
+
+def test_a_saturated_decoder_is_pulled_back_only_by_the_linear_mean():
+  # A face pixel (0.5) drawn as deep background: through the sigmoid the
+  # gradient is (p - x) p (1 - p) / s^2, almost nothing at logit -12; the
+  # linear mean's is (m - x) / s^2 whatever the output.
+  images = tf.constant([[[[0.5]]]])
+  outputs = tf.constant([[[[-12.0]]]])
+  gradients = {}
+  for likelihood in ("gaussian", "gaussian_linear"):
+    with tf.GradientTape() as tape:
+      tape.watch(outputs)
+      loss = losses.reconstruction_nll(images, outputs, likelihood, 0.1)
+    gradients[likelihood] = float(tape.gradient(loss, outputs).numpy().ravel()[0])
+  p = 1 / (1 + np.exp(12.0))
+  assert gradients["gaussian"] == pytest.approx((p - 0.5) * p * (1 - p) / 0.01,
+                                                rel=1e-4)
+  assert abs(gradients["gaussian"]) < 1e-3
+  assert gradients["gaussian_linear"] == pytest.approx((-12.0 - 0.5) / 0.01)

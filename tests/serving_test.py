@@ -228,3 +228,21 @@ def test_warmup_records_are_requests_the_signatures_accept(exported):
                 for key, value in request.inputs.items()}
       outputs = signature(**inputs)
       assert all(np.all(np.isfinite(v)) for v in outputs.values())
+
+
+def test_a_linear_mean_decoder_serves_its_means_clipped_to_pixels():
+  model = model_lib.DCIGN(NETWORK, likelihood="gaussian_linear",
+                          seed=0).build_for_images()
+  decoder = serving.DecoderModule(model)
+  # Large codes drive some means outside [0, 1].
+  latents = tf.constant(np.random.default_rng(0).normal(
+      scale=300.0, size=(4, NETWORK.latent_size)), tf.float32)
+  means = model.decode_logits(latents).numpy()
+  assert means.min() < 0 or means.max() > 1
+  expected = np.clip(means, 0.0, 1.0)
+  np.testing.assert_allclose(model.decode(latents).numpy(), expected,
+                             atol=1e-6)
+  served = decoder.serving_default(latents)["images"].numpy()
+  np.testing.assert_allclose(served, expected, atol=1e-5)
+  on_device = decoder.on_device(latents)["images"].numpy()
+  np.testing.assert_allclose(on_device, expected, atol=1e-4)

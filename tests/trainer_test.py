@@ -17,6 +17,7 @@ import pytest
 import scipy.io
 import tensorflow as tf
 
+from dcign_tf import collapse
 from dcign_tf import model as model_lib
 from dcign_tf import model_dir as model_dir_lib
 from dcign_tf import precision
@@ -173,6 +174,35 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(
                 verbose=0)
   assert not glob.glob(str(tmp_path / "checkpoints" / "ckpt-4*"))
   assert not (tmp_path / "metrics.json").exists()
+
+
+def test_a_decoder_collapsed_onto_one_image_is_reported_once(
+    tiny_config, tmp_path, monkeypatch, capsys):
+  # The checkpoint at step 2 sees a collapse and says so; the run goes on
+  # without checking again, and records the spread it measures at the end.
+  monkeypatch.setattr(collapse, "CHECK_FROM_STEP", 2)
+  spreads = []
+
+  def collapsed(model, images):
+    spreads.append(len(images))
+    return 0.01
+
+  monkeypatch.setattr(trainer, "reconstruction_spread", collapsed)
+  metrics = trainer.run(tiny_config(tmp_path, train_steps=4,
+                                    checkpoint_every=2), verbose=0)
+  out = capsys.readouterr().out
+  assert out.count("draws nearly the same image") == 1
+  assert "at step 2 " in out
+  assert metrics["reconstruction_spread"] == 0.01
+  assert spreads == [32, 32]  # Step 2 and the end, on 32 test images.
+
+
+def test_a_trained_decoder_records_its_real_spread(tiny_config, tmp_path,
+                                                   capsys):
+  metrics = trainer.run(tiny_config(tmp_path), verbose=0)
+  assert 0 <= metrics["reconstruction_spread"] < 10
+  # Two steps are too few to call anything a collapse.
+  assert "draws nearly the same image" not in capsys.readouterr().out
 
 
 _KILLABLE = r"""

@@ -63,8 +63,10 @@ _define("enum", "clamp_target", "What the decoder receives at the clamped "
         "of another image of the group; the pull becomes a loss term).",
         model_lib.CLAMP_TARGETS)
 _define("enum", "likelihood", "Pixel likelihood of the reconstruction: "
-        "bernoulli (the paper's) or gaussian with --pixel_stddev (weighs "
-        "the face as much as the background).", losses.LIKELIHOODS)
+        "bernoulli (the paper's), gaussian with --pixel_stddev (weighs "
+        "the face as much as the background; its mean is a sigmoid of the "
+        "decoder's output) or gaussian_linear (the same, its mean the "
+        "output itself: no sigmoid to saturate).", losses.LIKELIHOODS)
 _define("float", "pixel_stddev", "Standard deviation of the gaussian "
         "likelihood, on [0, 1] pixels.")
 _define("integer", "kl_warmup_steps", "Ramp the KL weight from 0 to beta "
