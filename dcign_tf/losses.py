@@ -29,9 +29,7 @@ def gaussian_nll(images, logits, stddev):
   to a logit carries the sigmoid's slope p (1 - p), which vanishes where
   the sigmoid saturates: see `gaussian_linear_nll`.
   """
-  squared = tf.square(images - tf.sigmoid(logits))
-  return tf.reduce_sum(squared, axis=tf.range(1, tf.rank(images))) / (
-      2.0 * stddev * stddev)
+  return gaussian_linear_nll(images, tf.sigmoid(logits), stddev)
 
 
 def gaussian_linear_nll(images, means, stddev):

@@ -80,6 +80,14 @@ def reconstruction_spread(model, images) -> float:
     return float("nan")
 
 
+def warn_if_collapsed(spread: float, step: int, learning_rate: float) -> bool:
+  """Prints `collapse.collapse_warning` when there is one; True if so."""
+  warning = collapse.collapse_warning(spread, step, learning_rate)
+  if warning:
+    print(warning, flush=True)
+  return bool(warning)
+
+
 class TrainingPreempted(RuntimeError):
   """SIGTERM stopped training after saving a checkpoint."""
 
@@ -239,12 +247,9 @@ def run(config: train_config_lib.TrainConfig, verbose: int = 1,
             write_image_summaries(image_writer, model, data["images"][:8],
                                   model.factor_latents["azimuth"][0], step)
             if step >= collapse.CHECK_FROM_STEP and not collapse_warned:
-              warning = collapse.collapse_warning(
+              collapse_warned = warn_if_collapsed(
                   reconstruction_spread(model, check_images), step,
                   config.learning_rate)
-              if warning:
-                print(warning, flush=True)
-                collapse_warned = True
     train_writer.flush()
   if preempted_at is not None:
     saved = model_dir_lib.checkpoint_directory(config.model_dir)
@@ -281,9 +286,7 @@ def run(config: train_config_lib.TrainConfig, verbose: int = 1,
                  reconstruction_spread=(round(spread, 4) if math.isfinite(spread)
                                         else None))
   if steps >= collapse.CHECK_FROM_STEP and not collapse_warned:
-    warning = collapse.collapse_warning(spread, steps, config.learning_rate)
-    if warning:
-      print(warning, flush=True)
+    warn_if_collapsed(spread, steps, config.learning_rate)
   metrics["sweeps"] = sweeps.write_sweeps(model, config, data, codes,
                                           metrics["factors"], calibrations)
   names = source.display_names()
