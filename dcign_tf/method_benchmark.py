@@ -195,7 +195,8 @@ def run(config: BenchmarkConfig,
 
 def tables(results: dict, config: BenchmarkConfig) -> str:
   """One markdown table per dataset: methods x scores, mean ± standard
-  deviation over the seeds (– where a score does not apply)."""
+  deviation over the seeds (the value alone where one seed gave it; –
+  where a score does not apply)."""
   lines = []
   for dataset, by_method in results.items():
     lines += [f"### {dataset}", "",
@@ -210,12 +211,16 @@ def tables(results: dict, config: BenchmarkConfig) -> str:
           cells.append("–")
           continue
         digits = 5 if "MSE" in column else 3
-        cells.append(f"{np.mean(values):.{digits}f} ± "
-                     f"{np.std(values):.{digits}f}")
+        cell = f"{np.mean(values):.{digits}f}"
+        # One value has no spread to show; "± 0" would claim one.
+        if len(values) > 1:
+          cell += f" ± {np.std(values):.{digits}f}"
+        cells.append(cell)
       lines.append(f"| {method} | " + " | ".join(cells) + " |")
     lines.append("")
   lines.append(
-      f"{len(config.seeds)} seeds per cell; {config.train_steps} steps of "
+      f"{len(config.seeds)} seed{'s' if len(config.seeds) > 1 else ''} per "
+      f"cell; {config.train_steps} steps of "
       f"groups of {config.group_size} at {config.image_size} px, "
       f"`{config.network}` network, {config.latent_size} latents.")
   return "\n".join(lines) + "\n"
