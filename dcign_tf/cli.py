@@ -16,21 +16,29 @@ def exit_now(status: int):
   os._exit(status)  # pylint: disable=protected-access
 
 
+def call(main, argv) -> int:
+  """Runs main(argv) and returns the exit status `run` gives it: 0, or 2
+  after printing 'error: <message>' for a ValueError (our validation
+  errors), or 1 after printing the traceback of any other error."""
+  try:
+    main(argv)
+    return 0
+  except ValueError as error:
+    print(f"error: {error}", file=sys.stderr)
+    return 2
+  except SystemExit:
+    raise
+  except BaseException:  # pylint: disable=broad-except
+    traceback.print_exc()
+    return 1
+
+
 def run(main):
-  """app.run(main), turning a ValueError (our validation errors) into
-  'error: <message>' on stderr and exit status 2; any other error prints its
-  traceback and exits with status 1."""
+  """app.run(main), ending the process with `call`'s exit status."""
 
   def checked_main(argv):
-    try:
-      return main(argv)
-    except ValueError as error:
-      print(f"error: {error}", file=sys.stderr)
-      exit_now(2)
-    except SystemExit:
-      raise
-    except BaseException:  # pylint: disable=broad-except
-      traceback.print_exc()
-      exit_now(1)
+    status = call(main, argv)
+    if status:
+      exit_now(status)
 
   app.run(checked_main)

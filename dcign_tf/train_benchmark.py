@@ -258,7 +258,8 @@ def verdicts(rows, inputs, peaks, quick_rss, on_gpu: bool):
 
 
 def preset_rows(preset: str, variants, steps: int,
-                matmul_seconds: float) -> list:
+                matmul_seconds: float, matmul_size: int = MATMUL_SIZE
+                ) -> list:
   """One dict per variant of `preset`: ms per step, images/s, FLOPs per
   step and the peak matmul rate of the same number type, timed just before
   and just after the steps (on a shared virtual machine either rate drifts
@@ -269,9 +270,9 @@ def preset_rows(preset: str, variants, steps: int,
     mixed, _, phases = VARIANTS[variant]
     flops = training_flops_per_image(network, phases)
     dtype = tf.bfloat16 if mixed == "bfloat16" else tf.float32
-    before = matmul_rate(dtype, seconds=matmul_seconds)
+    before = matmul_rate(dtype, matmul_size, matmul_seconds)
     seconds = step_time(preset, variant, steps)
-    after = matmul_rate(dtype, seconds=matmul_seconds)
+    after = matmul_rate(dtype, matmul_size, matmul_seconds)
     rows.append({"preset": preset, "variant": variant, "ms": 1000 * seconds,
                  "images_per_s": GROUP_SIZE / seconds,
                  "flops_per_step": flops * GROUP_SIZE,
@@ -279,11 +280,14 @@ def preset_rows(preset: str, variants, steps: int,
   return rows
 
 
-TABLE_HEADER = (
-    "Matmul: the peak GFLOP/s of a 4096 x 4096 matmul of the variant's "
-    "number type, measured just before and after its steps.\n"
-    f"{'preset':<7} {'variant':<15} {'ms/step':>9} {'images/s':>9} "
-    f"{'GFLOP/step':>10} {'GFLOP/s':>8} {'matmul':>7} {'% of matmul':>11}")
+def table_header(matmul_size: int = MATMUL_SIZE) -> str:
+  """The table's legend and column names."""
+  return (
+      f"Matmul: the peak GFLOP/s of a {matmul_size} x {matmul_size} matmul "
+      "of the variant's number type, measured just before and after its "
+      f"steps.\n{'preset':<7} {'variant':<15} {'ms/step':>9} "
+      f"{'images/s':>9} {'GFLOP/step':>10} {'GFLOP/s':>8} {'matmul':>7} "
+      f"{'% of matmul':>11}")
 
 
 def format_row(row: dict) -> str:
@@ -298,9 +302,11 @@ def format_row(row: dict) -> str:
           f" {100 * row['share']:>10.0f}%")
 
 
-def check_request(presets, variants, steps: int, quick_steps: int):
+def check_request(presets, variants, steps: int, quick_steps: int,
+                  matmul_size: int = MATMUL_SIZE):
   """Refuses unknown presets or variants, bfloat16 where the machine has
-  none, and step counts that measure nothing, before any work."""
+  none, and step counts or a matmul that measure nothing, before any
+  work."""
   for preset in presets:
     if preset not in PRESETS:
       raise ValueError(f"Unknown preset {preset!r}; allowed: "
@@ -315,6 +321,8 @@ def check_request(presets, variants, steps: int, quick_steps: int):
   if steps < 1 or quick_steps < 0:
     raise ValueError(f"--steps must be >= 1 and --quick_rss_steps >= 0, got "
                      f"{steps} and {quick_steps}.")
+  if matmul_size < 1:
+    raise ValueError(f"--matmul_size must be >= 1, got {matmul_size}.")
 
 
 def quick_run_peak(steps: int, environment: dict) -> int:

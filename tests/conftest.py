@@ -71,3 +71,54 @@ def fixture_preset_cache(tmp_path_factory):
     del os.environ[pretrained.CACHE_VARIABLE]
   else:
     os.environ[pretrained.CACHE_VARIABLE] = previous
+
+
+_CASES_SCRIPT = r"""
+import contextlib, importlib, io, json, sys
+from absl import flags
+from dcign_tf import cli
+binary = importlib.import_module(sys.argv[1])
+for arguments in json.loads(sys.stdin.read()):
+  flags.FLAGS.unparse_flags()
+  stdout, stderr = io.StringIO(), io.StringIO()
+  with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+    try:
+      flags.FLAGS([sys.argv[1]] + arguments)
+      status = cli.call(binary.main, [sys.argv[1]])
+    except flags.Error as error:
+      print(f"FATAL Flags parsing error: {error}", file=sys.stderr)
+      status = 1
+  print("CASE " + json.dumps({"status": status, "stdout": stdout.getvalue(),
+                              "stderr": stderr.getvalue()}), flush=True)
+"""
+
+
+@pytest.fixture(name="binary_cases", scope="session")
+def fixture_binary_cases():
+  """Runs a binary's `main` on several argument lists in one interpreter
+  (TensorFlow imported once instead of once per case), each parsed from
+  fresh flag defaults and reported as `dcign_tf.cli.run` would: a dict of
+  the exit status and the case's stdout and stderr. The one-process-per-run
+  path (exit codes of the real process) keeps a test of its own per binary.
+
+      results = binary_cases("export.rerender", [["--out=x.png"], ...])
+  """
+  import json  # pylint: disable=import-outside-toplevel
+  import os  # pylint: disable=import-outside-toplevel
+  import subprocess  # pylint: disable=import-outside-toplevel
+  import sys  # pylint: disable=import-outside-toplevel
+  repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+  def run(module, cases, cwd=repo, timeout=300):
+    result = subprocess.run(
+        [sys.executable, "-c", _CASES_SCRIPT, module], input=json.dumps(
+            [list(map(str, case)) for case in cases]), cwd=cwd,
+        env={**os.environ, "PYTHONPATH": repo}, capture_output=True,
+        text=True, timeout=timeout, check=False)
+    results = [json.loads(line[5:]) for line in result.stdout.splitlines()
+               if line.startswith("CASE ")]
+    assert result.returncode == 0 and len(results) == len(cases), (
+        result.stdout[-2000:] + result.stderr[-3000:])
+    return results
+
+  return run

@@ -88,43 +88,38 @@ from dcign_tf import train_config as train_config_lib
 from dcign_tf import trainer
 
 if __name__ == "__main__":
-  config = train_config_lib.TrainConfig(
-      model_dir=sys.argv[1], image_size=32, group_size=3, latent_size=6,
-      ratio="1:1:1:1", train_steps=2, checkpoint_every=2,
-      eval_groups_per_type=3, workers=1, sweep_faces=1, sweep_steps=2,
-      grid_identities=2, grid_bins=2, metric_samples=40,
-      groups_per_batch=int(sys.argv[2]), strategy="mirrored")
-  try:
-    metrics = trainer.run(config, verbose=0)
-  except ValueError as error:
-    print("error:", error)
-  else:
-    print("steps", metrics["steps"])
+  # One run per (model dir, groups per batch) pair, in one process: the
+  # logical devices are set up once.
+  for model_dir, groups_per_batch in zip(sys.argv[1::2], sys.argv[2::2]):
+    config = train_config_lib.TrainConfig(
+        model_dir=model_dir, image_size=32, group_size=3, latent_size=6,
+        ratio="1:1:1:1", train_steps=2, checkpoint_every=2,
+        eval_groups_per_type=3, workers=1, sweep_faces=1, sweep_steps=2,
+        grid_identities=2, grid_bins=2, metric_samples=40,
+        groups_per_batch=int(groups_per_batch), strategy="mirrored")
+    try:
+      metrics = trainer.run(config, verbose=0)
+    except ValueError as error:
+      print("error:", error)
+    else:
+      print("steps", metrics["steps"])
 """
 
 
-def _two_cpu_run(tmp_path, groups_per_batch):
+@pytest.mark.slow
+def test_mirrored_over_two_cpus_trains_whole_groups_only(tmp_path):
   script = tmp_path / "two_cpus.py"
   script.write_text(_TWO_CPUS)
-  return subprocess.run(
-      [sys.executable, str(script), str(tmp_path / "run"),
-       str(groups_per_batch)], cwd=REPO,
+  output = subprocess.run(
+      [sys.executable, str(script), str(tmp_path / "split"), "3",
+       str(tmp_path / "run"), "2"], cwd=REPO,
       env={**os.environ, "PYTHONPATH": REPO}, capture_output=True, text=True,
-      timeout=300, check=True).stdout
-
-
-@pytest.mark.slow
-def test_mirrored_over_two_cpus_trains_whole_groups(tmp_path):
-  assert "steps 2" in _two_cpu_run(tmp_path, 2)
+      timeout=300, check=True).stdout.splitlines()
+  assert output[0].startswith("error: groups_per_batch=3 cannot be split "
+                               "into whole groups over 2 replicas")
+  assert not (tmp_path / "split").exists()
+  assert output[-1] == "steps 2"
   assert os.listdir(tmp_path / "run" / "checkpoints")
-
-
-@pytest.mark.slow
-def test_mirrored_refuses_a_batch_that_splits_a_group(tmp_path):
-  output = _two_cpu_run(tmp_path, 3)
-  assert ("error: groups_per_batch=3 cannot be split into whole groups over "
-          "2 replicas") in output
-  assert not (tmp_path / "run").exists()
 
 
 _WORKER = r"""

@@ -52,6 +52,10 @@ _VARIANTS = flags.DEFINE_list(
 _MATMUL_SECONDS = flags.DEFINE_float(
     "matmul_seconds", 2.0, "--what=train: seconds of matmul timing before "
     "and after each variant's steps.")
+_MATMUL_SIZE = flags.DEFINE_integer(
+    "matmul_size", train_benchmark.MATMUL_SIZE, "--what=train: side of the "
+    "square matmul the steps' FLOP rate is compared with (smaller ones run "
+    "below the machine's peak).")
 _STEPS = flags.DEFINE_integer("steps", 5, "--what=train: timed steps per "
                               "variant (after two warm-up steps); the median "
                               "counts.")
@@ -96,7 +100,8 @@ def train_preset_main():
   measured alone)."""
   preset = _PRESETS.value[0]
   for row in train_benchmark.preset_rows(preset, _VARIANTS.value,
-                                         _STEPS.value, _MATMUL_SECONDS.value):
+                                         _STEPS.value, _MATMUL_SECONDS.value,
+                                         _MATMUL_SIZE.value):
     print("ROW " + json.dumps(row), flush=True)
   print("INPUT " + json.dumps({"preset": preset, "images_per_s":
                                train_benchmark.input_rate(
@@ -105,7 +110,7 @@ def train_preset_main():
 
 def train_main():
   train_benchmark.check_request(_PRESETS.value, _VARIANTS.value, _STEPS.value,
-                                _QUICK_STEPS.value)
+                                _QUICK_STEPS.value, _MATMUL_SIZE.value)
   gpus = tf.config.list_physical_devices("GPU")
   device = (f"{len(gpus)} GPU(s), measured on the first" if gpus else
             f"CPU only ({os.cpu_count()} cores)")
@@ -113,7 +118,7 @@ def train_main():
         f"{train_benchmark.GROUP_SIZE} images per step on a batch in "
         "memory; FLOPs counted from the layers (forward, weight and input "
         "gradients).", flush=True)
-  print(train_benchmark.TABLE_HEADER, flush=True)
+  print(train_benchmark.table_header(_MATMUL_SIZE.value), flush=True)
   rows, inputs, peaks = [], {}, {}
   environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
       [os.getcwd(), os.environ.get("PYTHONPATH", "")])}
@@ -132,7 +137,8 @@ def train_main():
         [sys.executable, "-m", "trainers.benchmark", "--what=train_preset",
          f"--presets={preset}", f"--variants={','.join(_VARIANTS.value)}",
          f"--steps={_STEPS.value}", f"--seconds={_SECONDS.value}",
-         f"--matmul_seconds={_MATMUL_SECONDS.value}"],
+         f"--matmul_seconds={_MATMUL_SECONDS.value}",
+         f"--matmul_size={_MATMUL_SIZE.value}"],
         env=environment, on_line=show)
     if status:
       raise RuntimeError(f"The {preset} measurement failed (exit {status}); "

@@ -111,24 +111,33 @@ def test_binary_writes_the_rerender_and_a_sheet(export_dir, tmp_path):
   assert Image.open(sheet).size == (96, 32)
 
 
-@pytest.mark.parametrize("arguments,message", [
+_BAD_INPUT = [
     ([], "Give at least one of --azimuth"),
     (["--azimuth=500"], "--azimuth=500 is outside the calibrated range"),
     (["--azimuth=0", "--image=/nowhere.png"], "--image=/nowhere.png does "
      "not exist"),
     (["--azimuth=0", "--tflite=int8"], "convert it first"),
     (["--azimuth=0", "--tflite=int4"], "--tflite=int4 is not one of none"),
-])
-def test_binary_bad_input(export_dir, tmp_path, arguments, message):
+    (["--azimuth=0", "--image=NOT_IMAGE"], "is not a PNG or JPEG image"),
+]
+
+
+def test_binary_bad_input_is_one_line_and_writes_nothing(
+    export_dir, tmp_path, binary_cases):
   image = tmp_path / "face.png"
   image.write_bytes(_face_png())
-  out = tmp_path / "new.png"
-  defaults = [f"--export_dir={export_dir}", f"--image={image}",
-              f"--out={out}"]
-  result = _binary(*defaults, *arguments)
-  assert result.returncode == 2, result.stderr[-2000:]
-  assert message in result.stderr.strip().splitlines()[-1]
-  assert not out.exists()
+  not_image = tmp_path / "notes.png"
+  not_image.write_text("not a picture")
+  cases = [[f"--export_dir={export_dir}", f"--image={image}",
+            f"--out={tmp_path / f'new{index}.png'}",
+            *(a.replace("NOT_IMAGE", str(not_image)) for a in arguments)]
+           for index, (arguments, _) in enumerate(_BAD_INPUT)]
+  results = binary_cases("export.rerender", cases)
+  for index, ((arguments, message), result) in enumerate(
+      zip(_BAD_INPUT, results)):
+    assert result["status"] == 2, (arguments, result["stderr"][-2000:])
+    assert message in result["stderr"].strip().splitlines()[-1], arguments
+    assert not (tmp_path / f"new{index}.png").exists(), arguments
 
 
 def test_binary_keeps_an_existing_output(export_dir, tmp_path):
@@ -136,16 +145,12 @@ def test_binary_keeps_an_existing_output(export_dir, tmp_path):
   image.write_bytes(_face_png())
   out = tmp_path / "new.png"
   out.write_bytes(b"keep")
-  not_image = tmp_path / "notes.png"
-  not_image.write_text("not a picture")
   result = _binary(f"--export_dir={export_dir}", f"--image={image}",
                    "--azimuth=0", f"--out={out}")
   assert result.returncode == 2 and "exists; pass --overwrite" in result.stderr
+  assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+  assert "Traceback" not in result.stderr
   assert out.read_bytes() == b"keep"
-  result = _binary(f"--export_dir={export_dir}", f"--image={not_image}",
-                   "--azimuth=0", f"--out={tmp_path / 'other.png'}")
-  assert result.returncode == 2
-  assert "is not a PNG or JPEG image" in result.stderr
 
 
 def test_binary_rerenders_a_test_render_of_the_preset(tmp_path):
@@ -161,7 +166,7 @@ def test_binary_rerenders_a_test_render_of_the_preset(tmp_path):
   assert face.std() > 0.1  # A head on black, not a blank image.
 
 
-@pytest.mark.parametrize("arguments,message", [
+_PRESET_BAD_INPUT = [
     (["--preset=faces_64", "--export_dir=x", "--test_image=0"],
      "--preset=faces_64 and --export_dir=x exclude each other"),
     (["--preset=faces_65", "--test_image=0"],
@@ -172,10 +177,14 @@ def test_binary_rerenders_a_test_render_of_the_preset(tmp_path):
      "--test_image must be in [0, 99], got 100"),
     (["--preset=faces_64", "--test_image=0", "--server=localhost:1"],
      "--preset runs the models in this process"),
-])
-def test_binary_preset_bad_input(tmp_path, arguments, message):
-  out = tmp_path / "new.png"
-  result = _binary(*arguments, "--azimuth=0", f"--out={out}")
-  assert result.returncode == 2, result.stderr[-2000:]
-  assert message in result.stderr.strip().splitlines()[-1]
-  assert not out.exists()
+]
+
+
+def test_binary_preset_bad_input(tmp_path, binary_cases):
+  results = binary_cases("export.rerender", [
+      [*arguments, "--azimuth=0", f"--out={tmp_path / f'new{index}.png'}"]
+      for index, (arguments, _) in enumerate(_PRESET_BAD_INPUT)])
+  for (arguments, message), result in zip(_PRESET_BAD_INPUT, results):
+    assert result["status"] == 2, (arguments, result["stderr"][-2000:])
+    assert message in result["stderr"].strip().splitlines()[-1], arguments
+  assert not list(tmp_path.iterdir())

@@ -134,15 +134,16 @@ def test_binary_prints_errors_and_size(exported, tmp_path):
       f"error: {output} exists")
 
 
-@pytest.mark.parametrize("extra,message", [
+_PRESET_BAD_INPUT = [
     (["--saved_model=OUT/decoder/1"],
      "--preset=faces_64 and --saved_model=OUT/decoder/1 exclude each other"),
     (["--output=x.tflite"], "--output names one file"),
-])
-def test_binary_preset_bad_input(extra, message):
-  result = subprocess.run(
-      [sys.executable, "-m", "export.tflite", "--preset=faces_64", *extra],
-      cwd=REPO, env={**os.environ, "PYTHONPATH": REPO}, capture_output=True,
-      text=True, timeout=300, check=False)
-  assert result.returncode == 2
-  assert message in result.stderr.strip().splitlines()[-1]
+]
+
+
+def test_binary_preset_bad_input(binary_cases):
+  results = binary_cases("export.tflite", [
+      ["--preset=faces_64", *extra] for extra, _ in _PRESET_BAD_INPUT])
+  for (extra, message), result in zip(_PRESET_BAD_INPUT, results):
+    assert result["status"] == 2, (extra, result["stderr"][-2000:])
+    assert message in result["stderr"].strip().splitlines()[-1], extra

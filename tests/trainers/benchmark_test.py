@@ -127,7 +127,8 @@ def test_train_benchmark_prints_every_variant_and_the_targets():
   result = subprocess.run(
       [sys.executable, "-m", "trainers.benchmark", "--what=train",
        "--presets=tiny", "--variants=float32,xla", "--steps=1",
-       "--quick_rss_steps=0", "--seconds=0.2", "--matmul_seconds=0.1"],
+       "--quick_rss_steps=0", "--seconds=0.2", "--matmul_seconds=0.1",
+       "--matmul_size=256"],
       cwd=REPO, env={**os.environ, "PYTHONPATH": REPO}, capture_output=True,
       text=True, timeout=600, check=False)
   assert result.returncode == 0, result.stderr[-3000:]
@@ -139,6 +140,7 @@ def test_train_benchmark_prints_every_variant_and_the_targets():
     # The share is the step's FLOP rate over the matmul's.
     assert float(row[7].rstrip("%")) == pytest.approx(
         100 * float(row[5]) / float(row[6]), abs=1)
+  assert "peak GFLOP/s of a 256 x 256 matmul" in result.stdout
   assert "Input pipeline alone, tiny (32 px, prepared data)" in result.stdout
   assert "Peak resident memory, tiny preset" in result.stdout
   targets = result.stdout.split("Targets:")[1].strip().splitlines()
@@ -154,3 +156,14 @@ def test_train_benchmark_names_a_bad_preset():
       capture_output=True, text=True, timeout=300, check=False)
   assert result.returncode == 2
   assert "Unknown preset 'huge'; allowed: paper, small, tiny" in result.stderr
+
+
+def test_check_request_names_what_measures_nothing():
+  with pytest.raises(ValueError, match="Unknown variant 'fp8'; allowed: "
+                     "float32, xla"):
+    train_benchmark.check_request(["tiny"], ["fp8"], 1, 0)
+  with pytest.raises(ValueError, match="--steps must be >= 1 and "
+                     "--quick_rss_steps >= 0, got 0 and 0"):
+    train_benchmark.check_request(["tiny"], ["xla"], 0, 0)
+  with pytest.raises(ValueError, match="--matmul_size must be >= 1, got 0"):
+    train_benchmark.check_request(["tiny"], ["xla"], 1, 0, matmul_size=0)

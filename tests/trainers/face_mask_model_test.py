@@ -29,17 +29,21 @@ def test_binary_writes_a_model_and_says_how_to_train_on_it(tmp_path):
     assert data["albedo_basis"].shape[0] == 2
 
 
-@pytest.mark.parametrize("arguments,message", [
+_BAD_INPUT = [
     (["--output=mask.npz", "--num_heads=4", "--shape_modes=2",
       "--albedo_modes=2"], "--output=mask.npz exists"),
     (["--output=new.npz", "--num_heads=4"], "shape_modes must be in [1, 3]"),
     (["--output=new.mat", "--num_heads=4", "--shape_modes=2",
-      "--albedo_modes=2"], "must end in .npz")])
-def test_binary_refuses_bad_input_before_writing(tmp_path, arguments,
-                                                 message):
+      "--albedo_modes=2"], "must end in .npz")]
+
+
+def test_binary_refuses_bad_input_before_writing(tmp_path, binary_cases):
   (tmp_path / "mask.npz").write_bytes(b"mine")
-  result = _binary(*arguments, cwd=tmp_path)
-  assert result.returncode == 2, result.stderr[-2000:]
-  assert message in result.stderr.strip().splitlines()[-1]
+  results = binary_cases("trainers.face_mask_model",
+                         [arguments for arguments, _ in _BAD_INPUT],
+                         cwd=tmp_path)
+  for (arguments, message), result in zip(_BAD_INPUT, results):
+    assert result["status"] == 2, (arguments, result["stderr"][-2000:])
+    assert message in result["stderr"].strip().splitlines()[-1], arguments
   assert (tmp_path / "mask.npz").read_bytes() == b"mine"
   assert [p.name for p in tmp_path.iterdir()] == ["mask.npz"]

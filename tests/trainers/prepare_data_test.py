@@ -1,18 +1,10 @@
 """Tests for trainers.prepare_data and the binaries' error handling."""
 
-import os
-import subprocess
-import sys
-
 from absl import flags
 from absl.testing import flagsaver
 import pytest
 
 from trainers import prepare_data
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
-
 
 def test_main_prepares_once(tmp_path, capsys):
   flags.FLAGS.mark_as_parsed()
@@ -27,26 +19,29 @@ def test_main_prepares_once(tmp_path, capsys):
   assert "Already prepared" in second
 
 
-@pytest.mark.parametrize("module,arguments,message", [
-    ("trainers.prepare_data", ["--image_size=16"],
-     "image_size must be an integer in [32, 256] pixels, got 16"),
-    ("trainers.prepare_data", ["--elevation_range=40,-40"], "low > high"),
-    ("trainers.render_preview", ["--face_model=bfm:/none.mat"],
-     "'/none.mat' (from 'bfm:/none.mat') does not exist"),
-    ("trainers.render_preview", ["--group_size=1"],
-     "group_size must be an integer >= 2"),
-])
-def test_bad_input_is_one_clear_line(tmp_path, module, arguments, message):
-  result = subprocess.run(
-      [sys.executable, "-m", module, f"--data_dir={tmp_path}",
-       f"--output={tmp_path}/x.png", *arguments] if module.endswith("preview")
-      else [sys.executable, "-m", module, f"--data_dir={tmp_path}",
-            *arguments],
-      cwd=REPO, env={**os.environ, "PYTHONPATH": REPO}, capture_output=True,
-      text=True, timeout=120, check=False)
-  assert result.returncode == 2
-  last_line = result.stderr.strip().splitlines()[-1]
-  assert last_line.startswith("error: ")
-  assert message in last_line
-  assert "Traceback" not in result.stderr
+_BAD_INPUT = {
+    "trainers.prepare_data": [
+        (["--image_size=16"],
+         "image_size must be an integer in [32, 256] pixels, got 16"),
+        (["--elevation_range=40,-40"], "low > high")],
+    "trainers.render_preview": [
+        (["--face_model=bfm:/none.mat"],
+         "'/none.mat' (from 'bfm:/none.mat') does not exist"),
+        (["--group_size=1"], "group_size must be an integer >= 2")],
+}
+
+
+@pytest.mark.parametrize("module", sorted(_BAD_INPUT))
+def test_bad_input_is_one_clear_line(tmp_path, binary_cases, module):
+  extra = ([f"--output={tmp_path}/x.png"] if module.endswith("preview")
+           else [])
+  results = binary_cases(module, [
+      [f"--data_dir={tmp_path}", *extra, *arguments]
+      for arguments, _ in _BAD_INPUT[module]])
+  for (arguments, message), result in zip(_BAD_INPUT[module], results):
+    assert result["status"] == 2, (arguments, result["stderr"][-2000:])
+    last_line = result["stderr"].strip().splitlines()[-1]
+    assert last_line.startswith("error: "), arguments
+    assert message in last_line, arguments
+    assert "Traceback" not in result["stderr"], arguments
   assert not list(tmp_path.iterdir())  # Nothing was written.

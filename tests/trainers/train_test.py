@@ -16,7 +16,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 
 
-@pytest.mark.parametrize("flag,message", [
+_BAD_FLAGS = [
     ("--optimizer=sgd", "Unknown optimizer 'sgd'; allowed:"),
     ("--warmup_light_range=left", "--warmup_light_range=left must be two "
      "numbers low,high in degrees."),
@@ -24,18 +24,19 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
      "[-120, 0] leaves its full range [-90, 90]"),
     ("--object_elevations=low", "--object_elevations=low must be a list of "
      "numbers in degrees."),
-])
-def test_binary_rejects_bad_flags_in_one_line(tmp_path, flag, message):
-  result = subprocess.run(
-      [sys.executable, "-m", "trainers.train", "--flagfile=faces_quick.flags",
-       f"--model_dir={tmp_path}/run", flag],
-      cwd=REPO, env={**os.environ, "PYTHONPATH": REPO}, capture_output=True,
-      text=True, timeout=120, check=False)
-  assert result.returncode == 2
-  last_line = result.stderr.strip().splitlines()[-1]
-  assert last_line.startswith("error: " + message)
-  assert "Traceback" not in result.stderr
-  assert not (tmp_path / "run").exists()
+]
+
+
+def test_binary_rejects_bad_flags_in_one_line(tmp_path, binary_cases):
+  results = binary_cases("trainers.train", [
+      ["--flagfile=faces_quick.flags", f"--model_dir={tmp_path}/run{index}",
+       flag] for index, (flag, _) in enumerate(_BAD_FLAGS)])
+  for (flag, message), result in zip(_BAD_FLAGS, results):
+    assert result["status"] == 2, (flag, result["stderr"][-2000:])
+    last_line = result["stderr"].strip().splitlines()[-1]
+    assert last_line.startswith("error: " + message), flag
+    assert "Traceback" not in result["stderr"], flag
+  assert not list(tmp_path.iterdir())  # No model dir was made.
 
 
 _DIVERGING_BINARY = """
