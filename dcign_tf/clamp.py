@@ -25,6 +25,13 @@ Normalisation: the paper's s = 1/100 is relative to a loss summed over the
 pixels of one image. If the optimised loss divides that by B (a mean over a
 global batch of B images), pass s / B so the pull keeps its strength
 relative to the reconstruction term; `model.DCIGN` does this.
+
+Units: the pull above is absolute, so an encoder can weaken it by shrinking
+a latent (and letting the decoder scale it back up): with a weak KL term
+the identity latents of a face model whose faces differ subtly end up
+small, and their change between two views of one face rivals their spread
+between faces. `spread_scale` measures each latent's deviation in units of
+its spread over the batch instead, which no rescaling of a latent changes.
 """
 
 import tensorflow as tf
@@ -36,6 +43,33 @@ def group_means(latents, group_ids, num_groups):
   return tf.gather(means, group_ids)
 
 
+# Latents whose variance over the batch is below this (a standard deviation
+# of 0.01) are pulled as if it were this: a latent the encoder does not use
+# is nearly constant, and its pull must not grow without bound.
+SPREAD_VARIANCE_FLOOR = 1e-4
+
+
+def spread_scale(latents, invariance_scale,
+                 variance_floor: float = SPREAD_VARIANCE_FLOOR):
+  """Per-latent pull strengths s / Var_batch(z_n), [N].
+
+  Passed as `invariance_scale` to `clamp_to_group_mean` or
+  `invariance_penalty`, the pull's gradient s * (z - mean) / Var(z) no
+  longer depends on the latent's scale: multiplying latent n by c
+  multiplies its deviations by c and its variance by c^2. The variance is
+  over the batch's rows (on each replica, its own) and held constant in the
+  gradient: the pull moves codes towards their group, never the batch's
+  spread.
+  """
+  latents = tf.convert_to_tensor(latents)
+  variance = tf.stop_gradient(tf.math.reduce_variance(latents, axis=0))
+  scale = tf.cast(
+      tf.convert_to_tensor(invariance_scale, dtype_hint=latents.dtype),
+      latents.dtype)
+  return scale / tf.maximum(variance,
+                            tf.constant(variance_floor, latents.dtype))
+
+
 def clamp_to_group_mean(latents, group_ids, active, invariance_scale,
                         num_groups, through_mean: bool = False):
   """Clamps inactive latents to their group mean; pulls them there in grad.
@@ -45,7 +79,8 @@ def clamp_to_group_mean(latents, group_ids, active, invariance_scale,
     group_ids: int [B], each example's group in [0, num_groups).
     active: [B, N], 1 where a latent is free to vary in the example's group
       (bool or float).
-    invariance_scale: s, the strength of the pull (a float or scalar tensor).
+    invariance_scale: s, the strength of the pull (a float, a scalar
+      tensor, or one per latent, [N], as `spread_scale` gives).
     num_groups: number of groups in the batch.
     through_mean: also pass the decoder's gradient at the group mean to the
       inactive latents (the forward clamp's exact gradient), not only the
@@ -84,15 +119,15 @@ def invariance_penalty(latents, group_ids, active, invariance_scale,
                        num_groups):
   """(s / 2) * sum over inactive entries of (z - group mean)^2.
 
-  The loss whose gradient `clamp_to_group_mean` gives inactive latents.
+  The loss whose gradient `clamp_to_group_mean` gives inactive latents; s
+  is a scalar or one per latent ([N], as `spread_scale` gives).
   """
   inactive = 1.0 - tf.cast(active, latents.dtype)
   deviation = latents - group_means(latents, group_ids, num_groups)
   scale = tf.cast(
       tf.convert_to_tensor(invariance_scale, dtype_hint=latents.dtype),
       latents.dtype)
-  return 0.5 * scale * tf.reduce_sum(
-      inactive * tf.square(deviation))
+  return 0.5 * tf.reduce_sum(scale * inactive * tf.square(deviation))
 
 
 def other_member_indices(shifts, group_size):

@@ -103,6 +103,26 @@ def test_other_member_clamp_feeds_another_views_code_and_adds_the_pull():
   np.testing.assert_allclose(values["loss"].numpy(), expected, rtol=1e-5)
 
 
+def test_spread_units_divide_each_latents_pull_by_its_batch_variance():
+  model = _model(clamp_target="other_member", invariance_scale=3.0,
+                 invariance_units="spread")
+  batch = _batch()
+  noise = tf.random.stateless_normal([12, 6], seed=[1, 2])
+  values, decoder_latents = model.objective(batch, sample=True, noise=noise)
+  images = tf.reshape(batch["images"], [-1, 16, 16, 1])
+  distribution = model.encode(images)
+  latents = (distribution.mean() + distribution.stddev() * noise).numpy()
+  active = model.active_table[np.repeat(batch["group_type"].numpy(), 4)]
+  means = latents.reshape(3, 4, 6).mean(1).repeat(4, axis=0)
+  variance = np.maximum(latents.var(axis=0), clamp.SPREAD_VARIANCE_FLOOR)
+  pull = 0.5 * np.sum(3.0 / variance * (1 - active) *
+                      (latents - means) ** 2) / 12
+  logits = model.decoder(decoder_latents)
+  expected = tf.reduce_mean(losses.bernoulli_nll(images, logits) +
+                            losses.kl_to_prior(distribution)).numpy() + pull
+  np.testing.assert_allclose(values["loss"].numpy(), expected, rtol=1e-5)
+
+
 def test_member_shifts_are_a_function_of_seed_and_step():
   model = _model(clamp_target="other_member")
   first = model.member_shifts(64, 20).numpy()
@@ -200,8 +220,10 @@ def test_predict_returns_reconstructions():
 def test_config_round_trip():
   model = _model(training="vae", invariance_scale=0.5, beta=2.0,
                  likelihood="gaussian", pixel_stddev=0.05,
-                 clamp_gradient="mean_and_pull", clamp_target="other_member")
+                 clamp_gradient="mean_and_pull", clamp_target="other_member",
+                 invariance_units="spread")
   config = model.get_config()
+  assert config["invariance_units"] == "spread"
   assert config["likelihood"] == "gaussian" and config["pixel_stddev"] == 0.05
   assert config["clamp_target"] == "other_member"
   clone = model_lib.DCIGN.from_config(config)
@@ -224,6 +246,8 @@ def test_mirror_odd_factors_make_their_latents_odd():
      "pull, mean_and_pull"),
     (dict(clamp_target="median"), "Unknown clamp target 'median'; allowed: "
      "group_mean, other_member"),
+    (dict(invariance_units="relative"), "Unknown invariance units "
+     "'relative'; allowed: absolute, spread"),
     (dict(likelihood="laplace"), "Unknown likelihood 'laplace'; allowed: "
      "bernoulli, gaussian"),
     (dict(likelihood="gaussian", pixel_stddev=0.0),
