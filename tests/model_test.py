@@ -74,8 +74,11 @@ def test_decoder_sees_inactive_latents_clamped_per_group():
     assert np.ptp(active_block, axis=0).min() > 0  # Samples still differ.
 
 
-def test_other_member_clamp_feeds_another_views_code_and_adds_the_pull():
-  model = _model(clamp_target="other_member", invariance_scale=3.0)
+def _other_member_step(**kwargs):
+  """An other-member model's objective on `_batch()` with fixed noise, and
+  what it is built from: the sampled latents, the active mask and the loss
+  without the pull."""
+  model = _model(clamp_target="other_member", invariance_scale=3.0, **kwargs)
   batch = _batch()
   noise = tf.random.stateless_normal([12, 6], seed=[1, 2])
   values, decoder_latents = model.objective(batch, sample=True, noise=noise)
@@ -83,7 +86,15 @@ def test_other_member_clamp_feeds_another_views_code_and_adds_the_pull():
   distribution = model.encode(images)
   latents = (distribution.mean() + distribution.stddev() * noise).numpy()
   active = model.active_table[np.repeat(batch["group_type"].numpy(), 4)]
-  decoder_latents = decoder_latents.numpy()
+  logits = model.decoder(decoder_latents)
+  unpulled = tf.reduce_mean(losses.bernoulli_nll(images, logits) +
+                            losses.kl_to_prior(distribution)).numpy()
+  return model, values, decoder_latents.numpy(), latents, active, unpulled
+
+
+def test_other_member_clamp_feeds_another_views_code_and_adds_the_pull():
+  model, values, decoder_latents, latents, active, unpulled = (
+      _other_member_step())
   np.testing.assert_allclose(decoder_latents * active, latents * active)
   shifts = model.member_shifts(3, 4).numpy()
   assert ((shifts >= 1) & (shifts <= 3)).all()
@@ -97,30 +108,19 @@ def test_other_member_clamp_feeds_another_views_code_and_adds_the_pull():
   # deviations from the group mean, divided by the batch's 12 images.
   means = latents.reshape(3, 4, 6).mean(1).repeat(4, axis=0)
   pull = 0.5 * 3.0 * np.sum((1 - active) * (latents - means) ** 2) / 12
-  logits = model.decoder(tf.constant(decoder_latents))
-  expected = tf.reduce_mean(losses.bernoulli_nll(images, logits) +
-                            losses.kl_to_prior(distribution)).numpy() + pull
-  np.testing.assert_allclose(values["loss"].numpy(), expected, rtol=1e-5)
+  np.testing.assert_allclose(values["loss"].numpy(), unpulled + pull,
+                             rtol=1e-5)
 
 
 def test_spread_units_divide_each_latents_pull_by_its_batch_variance():
-  model = _model(clamp_target="other_member", invariance_scale=3.0,
-                 invariance_units="spread")
-  batch = _batch()
-  noise = tf.random.stateless_normal([12, 6], seed=[1, 2])
-  values, decoder_latents = model.objective(batch, sample=True, noise=noise)
-  images = tf.reshape(batch["images"], [-1, 16, 16, 1])
-  distribution = model.encode(images)
-  latents = (distribution.mean() + distribution.stddev() * noise).numpy()
-  active = model.active_table[np.repeat(batch["group_type"].numpy(), 4)]
+  _, values, _, latents, active, unpulled = _other_member_step(
+      invariance_units="spread")
   means = latents.reshape(3, 4, 6).mean(1).repeat(4, axis=0)
   variance = np.maximum(latents.var(axis=0), clamp.SPREAD_VARIANCE_FLOOR)
   pull = 0.5 * np.sum(3.0 / variance * (1 - active) *
                       (latents - means) ** 2) / 12
-  logits = model.decoder(decoder_latents)
-  expected = tf.reduce_mean(losses.bernoulli_nll(images, logits) +
-                            losses.kl_to_prior(distribution)).numpy() + pull
-  np.testing.assert_allclose(values["loss"].numpy(), expected, rtol=1e-5)
+  np.testing.assert_allclose(values["loss"].numpy(), unpulled + pull,
+                             rtol=1e-5)
 
 
 def test_member_shifts_are_a_function_of_seed_and_step():
