@@ -30,8 +30,11 @@ Units: the pull above is absolute, so an encoder can weaken it by shrinking
 a latent (and letting the decoder scale it back up): with a weak KL term
 the identity latents of a face model whose faces differ subtly end up
 small, and their change between two views of one face rivals their spread
-between faces. `spread_scale` measures each latent's deviation in units of
-its spread over the batch instead, which no rescaling of a latent changes.
+between faces. `spread_scale` adds a pull that measures each latent's
+deviation in units of its spread over the batch, which no rescaling of a
+latent changes. Alone and strong, such a pull leaves the encoder one way
+out, a constant latent; added with a modest strength to the absolute one,
+it holds small latents as still as large ones.
 """
 
 import tensorflow as tf
@@ -49,25 +52,25 @@ def group_means(latents, group_ids, num_groups):
 SPREAD_VARIANCE_FLOOR = 1e-4
 
 
-def spread_scale(latents, invariance_scale,
+def spread_scale(latents, invariance_scale, spread_scale_value=0.0,
                  variance_floor: float = SPREAD_VARIANCE_FLOOR):
-  """Per-latent pull strengths s / Var_batch(z_n), [N].
+  """Per-latent pull strengths s + s_spread / Var_batch(z_n), [N].
 
   Passed as `invariance_scale` to `clamp_to_group_mean` or
-  `invariance_penalty`, the pull's gradient s * (z - mean) / Var(z) no
-  longer depends on the latent's scale: multiplying latent n by c
-  multiplies its deviations by c and its variance by c^2. The variance is
-  over the batch's rows (on each replica, its own) and held constant in the
-  gradient: the pull moves codes towards their group, never the batch's
-  spread.
+  `invariance_penalty`. The second term's gradient
+  s_spread * (z - mean) / Var(z) does not depend on the latent's scale:
+  multiplying latent n by c multiplies its deviations by c and its variance
+  by c^2. The variance is over the batch's rows (on each replica, its own)
+  and held constant in the gradient: the pull moves codes towards their
+  group, never the batch's spread.
   """
   latents = tf.convert_to_tensor(latents)
   variance = tf.stop_gradient(tf.math.reduce_variance(latents, axis=0))
-  scale = tf.cast(
-      tf.convert_to_tensor(invariance_scale, dtype_hint=latents.dtype),
-      latents.dtype)
-  return scale / tf.maximum(variance,
-                            tf.constant(variance_floor, latents.dtype))
+  absolute, spread = (tf.cast(
+      tf.convert_to_tensor(value, dtype_hint=latents.dtype), latents.dtype)
+                      for value in (invariance_scale, spread_scale_value))
+  return absolute + spread / tf.maximum(
+      variance, tf.constant(variance_floor, latents.dtype))
 
 
 def clamp_to_group_mean(latents, group_ids, active, invariance_scale,

@@ -37,8 +37,6 @@ DESIGNATED_MODES = ("dcign", "gvae")
 CLAMP_GRADIENTS = ("pull", "mean_and_pull")
 # What the decoder receives at inactive latents (see DCIGN).
 CLAMP_TARGETS = ("group_mean", "other_member")
-# How the pull measures a deviation from the group mean (see DCIGN).
-INVARIANCE_UNITS = ("absolute", "spread")
 # The paper's assignment (z1, z2, z3 in its 1-based numbering).
 DEFAULT_FACTOR_LATENTS = {"azimuth": (0,), "elevation": (1,), "light": (2,)}
 # Factors a horizontal mirror of the image negates (for a bilaterally
@@ -89,10 +87,10 @@ class DCIGN(keras.Model):
       (chairs: {"azimuth": [0]}).
     invariance_scale: s, the pull's strength relative to a loss summed over
       one image's pixels (the paper's 1/100).
-    invariance_units: "absolute" (the paper's: s per unit of squared
-      deviation) or "spread" (each latent's deviation measured in its
-      standard deviations over the batch, `clamp.spread_scale`, so that
-      shrinking a latent does not weaken its pull).
+    invariance_spread_scale: s_spread, a pull added to s's that measures
+      each latent's deviation in its standard deviations over the batch
+      (`clamp.spread_scale`), so that shrinking a latent does not weaken
+      it; 0 is the paper's pull alone.
     clamp_gradient: what inactive latents receive in the backward pass:
       "pull" (the paper's: only the pull to the group mean) or
       "mean_and_pull" (also the decoder's gradient at the group mean, the
@@ -130,17 +128,19 @@ class DCIGN(keras.Model):
                invariance_scale=DEFAULT_INVARIANCE_SCALE, beta=1.0,
                likelihood="bernoulli", pixel_stddev=0.1, kl_warmup_steps=0,
                clamp_gradient="pull", mirror_odd_factors=(), decoder_phases=True,
-               clamp_target="group_mean", invariance_units="absolute",
+               clamp_target="group_mean", invariance_spread_scale=0.0,
                seed=None, **kwargs):
     super().__init__(**kwargs)
     network = configs.as_network(network)
     if training not in TRAINING_MODES:
       raise ValueError(f"Unknown training mode {training!r}; allowed: "
                        f"{', '.join(TRAINING_MODES)}.")
-    if invariance_scale < 0 or beta < 0 or kl_warmup_steps < 0:
-      raise ValueError("invariance_scale, beta and kl_warmup_steps must be "
-                       f">= 0, got {invariance_scale}, {beta} and "
-                       f"{kl_warmup_steps}.")
+    if (invariance_scale < 0 or invariance_spread_scale < 0 or beta < 0 or
+        kl_warmup_steps < 0):
+      raise ValueError("invariance_scale, invariance_spread_scale, beta and "
+                       "kl_warmup_steps must be >= 0, got "
+                       f"{invariance_scale}, {invariance_spread_scale}, "
+                       f"{beta} and {kl_warmup_steps}.")
     if likelihood not in losses.LIKELIHOODS:
       raise ValueError(f"Unknown likelihood {likelihood!r}; allowed: "
                        f"{', '.join(losses.LIKELIHOODS)}.")
@@ -152,12 +152,9 @@ class DCIGN(keras.Model):
     if clamp_target not in CLAMP_TARGETS:
       raise ValueError(f"Unknown clamp target {clamp_target!r}; allowed: "
                        f"{', '.join(CLAMP_TARGETS)}.")
-    if invariance_units not in INVARIANCE_UNITS:
-      raise ValueError(f"Unknown invariance units {invariance_units!r}; "
-                       f"allowed: {', '.join(INVARIANCE_UNITS)}.")
     self.clamp_gradient = clamp_gradient
     self.clamp_target = clamp_target
-    self.invariance_units = invariance_units
+    self.invariance_spread_scale = float(invariance_spread_scale)
     self.likelihood = likelihood
     self.pixel_stddev = float(pixel_stddev)
     self.network = network
@@ -318,8 +315,9 @@ class DCIGN(keras.Model):
     pull_loss = tf.constant(0.0, latents.dtype)
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     if self.training_mode == "dcign":
-      pull_scale = (clamp.spread_scale(latents, self.invariance_scale)
-                    if self.invariance_units == "spread"
+      pull_scale = (clamp.spread_scale(latents, self.invariance_scale,
+                                       self.invariance_spread_scale)
+                    if self.invariance_spread_scale
                     else tf.constant(self.invariance_scale, latents.dtype))
       if self.clamp_target == "group_mean":
         # The loss is a mean over the global batch, so the per-image pull s
@@ -430,7 +428,7 @@ class DCIGN(keras.Model):
         "likelihood": self.likelihood,
         "clamp_gradient": self.clamp_gradient,
         "clamp_target": self.clamp_target,
-        "invariance_units": self.invariance_units,
+        "invariance_spread_scale": self.invariance_spread_scale,
         "pixel_stddev": self.pixel_stddev,
         "kl_warmup_steps": self.kl_warmup_steps,
         "mirror_odd_factors": list(self.mirror_odd_factors),

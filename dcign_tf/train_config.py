@@ -68,7 +68,7 @@ class TrainConfig:
   beta: float = 1.0
   clamp_gradient: str = "pull"
   clamp_target: str = "group_mean"
-  invariance_units: str = "absolute"
+  invariance_spread_scale: float = 0.0
   likelihood: str = "bernoulli"
   pixel_stddev: float = 0.1
   kl_warmup_steps: int = 0
@@ -146,9 +146,11 @@ def validate(config: TrainConfig) -> configs.NetworkConfig:
   if config.clamp_target not in model_lib.CLAMP_TARGETS:
     raise ValueError(f"Unknown clamp target {config.clamp_target!r}; "
                      f"allowed: {', '.join(model_lib.CLAMP_TARGETS)}.")
-  if config.invariance_units not in model_lib.INVARIANCE_UNITS:
-    raise ValueError(f"Unknown invariance units {config.invariance_units!r}"
-                     f"; allowed: {', '.join(model_lib.INVARIANCE_UNITS)}.")
+  if config.invariance_scale < 0 or config.invariance_spread_scale < 0:
+    raise ValueError(
+        f"invariance_scale={config.invariance_scale} and "
+        f"invariance_spread_scale={config.invariance_spread_scale} must be "
+        ">= 0.")
   if config.likelihood not in losses.LIKELIHOODS:
     raise ValueError(f"Unknown likelihood {config.likelihood!r}; allowed: "
                      f"{', '.join(losses.LIKELIHOODS)}.")

@@ -170,47 +170,47 @@ def test_swap_with_group_member_forward_and_gradient():
   np.testing.assert_allclose(tape.gradient(loss, z).numpy(), expected)
 
 
-def test_spread_scale_is_the_strength_over_each_latents_batch_variance():
+def test_spread_scale_adds_a_strength_over_each_latents_batch_variance():
   latents = np.array([[0.0, 1.0, 5.0], [2.0, 1.0, 5.0], [4.0, 1.0, 5.003]])
-  scale = clamp.spread_scale(tf.constant(latents), 2.0).numpy()
+  scale = clamp.spread_scale(tf.constant(latents), 0.5, 2.0).numpy()
   # Variances over the rows: 8/3, 0 (floored), 2e-6 (floored).
+  floor = clamp.SPREAD_VARIANCE_FLOOR
   np.testing.assert_allclose(
-      scale, [2.0 / (8 / 3), 2.0 / clamp.SPREAD_VARIANCE_FLOOR,
-              2.0 / clamp.SPREAD_VARIANCE_FLOOR], rtol=1e-9)
+      scale, [0.5 + 2.0 / (8 / 3), 0.5 + 2.0 / floor, 0.5 + 2.0 / floor],
+      rtol=1e-9)
 
 
-def test_spread_units_make_the_pull_blind_to_a_latents_scale():
+def test_the_spread_pull_is_blind_to_a_latents_scale():
   latents, group_ids, active, _ = _case(3, 4, 5, "random", seed=7)
   rescale = np.array([1.0, 0.05, 3.0, 0.2, 10.0])  # Every latent its own.
 
-  def pull(z):
+  def pull(z, absolute):
     z = tf.constant(z)
-    return clamp.invariance_penalty(z, group_ids, active,
-                                    clamp.spread_scale(z, SCALE), 3).numpy()
+    return clamp.invariance_penalty(
+        z, group_ids, active, clamp.spread_scale(z, absolute, SCALE),
+        3).numpy()
 
-  assert pull(latents * rescale) == pytest.approx(pull(latents), rel=1e-9)
-  absolute = clamp.invariance_penalty(latents * rescale, group_ids, active,
-                                      SCALE, 3).numpy()
-  assert absolute != pytest.approx(
-      clamp.invariance_penalty(latents, group_ids, active, SCALE, 3).numpy(),
-      rel=1e-3)
+  assert pull(latents * rescale, 0.0) == pytest.approx(pull(latents, 0.0),
+                                                       rel=1e-9)
+  # The absolute part is not.
+  assert pull(latents * rescale, 1.0) != pytest.approx(pull(latents, 1.0),
+                                                       rel=1e-3)
 
 
 def test_spread_pull_gradient_holds_the_variance_constant():
   latents, group_ids, active, upstream = _case(2, 5, 4, "random", seed=5)
   z = tf.constant(latents)
-  variance = latents.var(axis=0)
+  strength = 0.2 + SCALE / latents.var(axis=0)
   with tf.GradientTape(persistent=True) as tape:
     tape.watch(z)
-    scale = clamp.spread_scale(z, SCALE)
+    scale = clamp.spread_scale(z, 0.2, SCALE)
     out = clamp.clamp_to_group_mean(z, group_ids, active, scale, 2)
     through_op = tf.reduce_sum(out * upstream)
     penalty = clamp.invariance_penalty(z, group_ids, active, scale, 2)
-  _, expected = _closed_form(latents, group_ids, active, upstream,
-                             SCALE / variance)
+  _, expected = _closed_form(latents, group_ids, active, upstream, strength)
   np.testing.assert_allclose(tape.gradient(through_op, z).numpy(), expected,
                              rtol=1e-9)
   _, pull_only = _closed_form(latents, group_ids, active, 0 * upstream,
-                              SCALE / variance)
+                              strength)
   np.testing.assert_allclose(tape.gradient(penalty, z).numpy(), pull_only,
                              rtol=1e-9, atol=1e-12)

@@ -112,12 +112,12 @@ def test_other_member_clamp_feeds_another_views_code_and_adds_the_pull():
                              rtol=1e-5)
 
 
-def test_spread_units_divide_each_latents_pull_by_its_batch_variance():
+def test_the_spread_pull_divides_by_each_latents_batch_variance():
   _, values, _, latents, active, unpulled = _other_member_step(
-      invariance_units="spread")
+      invariance_spread_scale=2.0)
   means = latents.reshape(3, 4, 6).mean(1).repeat(4, axis=0)
   variance = np.maximum(latents.var(axis=0), clamp.SPREAD_VARIANCE_FLOOR)
-  pull = 0.5 * np.sum(3.0 / variance * (1 - active) *
+  pull = 0.5 * np.sum((3.0 + 2.0 / variance) * (1 - active) *
                       (latents - means) ** 2) / 12
   np.testing.assert_allclose(values["loss"].numpy(), unpulled + pull,
                              rtol=1e-5)
@@ -221,9 +221,9 @@ def test_config_round_trip():
   model = _model(training="vae", invariance_scale=0.5, beta=2.0,
                  likelihood="gaussian", pixel_stddev=0.05,
                  clamp_gradient="mean_and_pull", clamp_target="other_member",
-                 invariance_units="spread")
+                 invariance_spread_scale=4.0)
   config = model.get_config()
-  assert config["invariance_units"] == "spread"
+  assert config["invariance_spread_scale"] == 4.0
   assert config["likelihood"] == "gaussian" and config["pixel_stddev"] == 0.05
   assert config["clamp_target"] == "other_member"
   clone = model_lib.DCIGN.from_config(config)
@@ -246,8 +246,8 @@ def test_mirror_odd_factors_make_their_latents_odd():
      "pull, mean_and_pull"),
     (dict(clamp_target="median"), "Unknown clamp target 'median'; allowed: "
      "group_mean, other_member"),
-    (dict(invariance_units="relative"), "Unknown invariance units "
-     "'relative'; allowed: absolute, spread"),
+    (dict(invariance_spread_scale=-2.0), "invariance_spread_scale, beta "
+     "and kl_warmup_steps must be >= 0, got 0.01, -2.0"),
     (dict(likelihood="laplace"), "Unknown likelihood 'laplace'; allowed: "
      "bernoulli, gaussian"),
     (dict(likelihood="gaussian", pixel_stddev=0.0),

@@ -116,8 +116,8 @@ def test_weak_supervision_baselines_train_and_are_scored(
     (dict(clamp_gradient="none"), "Unknown clamp gradient 'none'"),
     (dict(clamp_target="median"), "Unknown clamp target 'median'; allowed: "
      "group_mean, other_member"),
-    (dict(invariance_units="relative"), "Unknown invariance units "
-     "'relative'; allowed: absolute, spread"),
+    (dict(invariance_spread_scale=-1.0),
+     "invariance_spread_scale=-1.0 must be >= 0"),
     (dict(train_steps=3, checkpoint_every=2), "must be a multiple"),
     (dict(image_size=16), r"image_size must be an integer in \[32, 256\]"),
     (dict(range_warmup_steps=-1), "range_warmup_steps must be >= 0, got -1"),

@@ -17,9 +17,9 @@ from trainers import source_flags
 _DEFAULTS = train_config_lib.TrainConfig(model_dir="")
 # Settings read from the flag of the same name, as they are.
 _PLAIN = ("ratio", "groups_per_batch", "members_per_group", "data", "network",
-          "latent_size", "training", "invariance_scale", "invariance_units",
-          "beta", "clamp_gradient", "clamp_target", "likelihood",
-          "pixel_stddev", "kl_warmup_steps", "range_warmup_steps",
+          "latent_size", "training", "invariance_scale",
+          "invariance_spread_scale", "beta", "clamp_gradient",
+          "clamp_target", "likelihood", "pixel_stddev", "kl_warmup_steps", "range_warmup_steps",
           "live_reuse", "strategy", "mixed_precision", "jit_compile",
           "decoder_phases", "optimizer", "learning_rate",
           "learning_rate_schedule", "train_steps", "checkpoint_every",
@@ -63,11 +63,10 @@ _define("enum", "clamp_target", "What the decoder receives at the clamped "
         "latents: group_mean (the paper's clamp) or other_member (the code "
         "of another image of the group; the pull becomes a loss term).",
         model_lib.CLAMP_TARGETS)
-_define("enum", "invariance_units", "How the pull measures a latent's "
-        "deviation from its group mean: absolute (the paper's) or spread "
-        "(in the latent's standard deviations over the batch, so that "
-        "shrinking a latent cannot weaken its pull).",
-        model_lib.INVARIANCE_UNITS)
+_define("float", "invariance_spread_scale", "A pull added to "
+        "--invariance_scale's that measures each latent's deviation from its "
+        "group mean in the latent's standard deviations over the batch, so "
+        "that shrinking a latent cannot weaken it (0: none).")
 _define("enum", "likelihood", "Pixel likelihood of the reconstruction: "
         "bernoulli (the paper's), gaussian with --pixel_stddev (weighs "
         "the face as much as the background; its mean is a sigmoid of the "
