@@ -37,7 +37,36 @@ out, a constant latent; added with a modest strength to the absolute one,
 it holds small latents as still as large ones.
 """
 
+import numpy as np
 import tensorflow as tf
+
+from dcign_tf.data import factors
+
+
+def active_latent_table(latent_size: int, factor_latents: dict) -> np.ndarray:
+  """[4, N] float mask: row t marks the latents free to vary in type t.
+
+  Factor groups free their factor's latents; intrinsic groups free every
+  latent that no factor owns.
+  """
+  table = np.zeros((len(factors.GroupType), latent_size), np.float32)
+  owned = np.zeros(latent_size, bool)
+  for name, indices in factor_latents.items():
+    factors.check_factor(name)
+    indices = list(indices)
+    if not indices or min(indices) < 0 or max(indices) >= latent_size:
+      raise ValueError(f"The {name} latents {indices} must be non-empty and "
+                       f"lie in [0, {latent_size - 1}].")
+    if owned[indices].any():
+      raise ValueError(f"Latent(s) {indices} of {name} already belong to "
+                       "another factor.")
+    owned[indices] = True
+    table[factors.FACTORS.index(name), indices] = 1.0
+  if owned.all():
+    raise ValueError(f"All {latent_size} latents belong to factors; at least "
+                     "one must stay intrinsic (identity).")
+  table[factors.GroupType.INTRINSIC, ~owned] = 1.0
+  return table
 
 
 def group_means(latents, group_ids, num_groups):
@@ -52,7 +81,7 @@ def group_means(latents, group_ids, num_groups):
 SPREAD_VARIANCE_FLOOR = 1e-4
 
 
-def spread_scale(latents, invariance_scale, spread_scale_value=0.0,
+def spread_scale(latents, invariance_scale, invariance_spread_scale=0.0,
                  variance_floor: float = SPREAD_VARIANCE_FLOOR):
   """Per-latent pull strengths s + s_spread / Var_batch(z_n), [N].
 
@@ -62,13 +91,16 @@ def spread_scale(latents, invariance_scale, spread_scale_value=0.0,
   multiplying latent n by c multiplies its deviations by c and its variance
   by c^2. The variance is over the batch's rows (on each replica, its own)
   and held constant in the gradient: the pull moves codes towards their
-  group, never the batch's spread.
+  group, never the batch's spread. With s_spread = 0 it is s alone (no
+  variance is computed).
   """
   latents = tf.convert_to_tensor(latents)
-  variance = tf.stop_gradient(tf.math.reduce_variance(latents, axis=0))
   absolute, spread = (tf.cast(
       tf.convert_to_tensor(value, dtype_hint=latents.dtype), latents.dtype)
-                      for value in (invariance_scale, spread_scale_value))
+                      for value in (invariance_scale, invariance_spread_scale))
+  if not invariance_spread_scale:
+    return absolute
+  variance = tf.stop_gradient(tf.math.reduce_variance(latents, axis=0))
   return absolute + spread / tf.maximum(
       variance, tf.constant(variance_floor, latents.dtype))
 

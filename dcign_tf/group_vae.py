@@ -15,7 +15,7 @@ gradient reaches every member through the mean; there is no extra pull.
 
 Which latents a group shares comes from its type, as in DC-IGN: an azimuth
 group shares every latent but the azimuth's, an intrinsic group the
-extrinsic ones (`model.active_latent_table`; shared = not active).
+extrinsic ones (`clamp.active_latent_table`; shared = not active).
 """
 
 import tensorflow as tf

@@ -14,7 +14,6 @@ after DC-IGN, on the same groups.
 """
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from dcign_tf import ada_gvae
@@ -24,7 +23,6 @@ from dcign_tf import group_vae
 from dcign_tf import layers
 from dcign_tf import losses
 from dcign_tf import preset_files
-from dcign_tf.data import factors
 
 # dcign: the paper's clamp; vae: plain SGVB; gvae and ada_gvae: the
 # weakly supervised baselines of Locatello et al. (2020) on the same groups.
@@ -44,32 +42,6 @@ DEFAULT_FACTOR_LATENTS = {"azimuth": (0,), "elevation": (1,), "light": (2,)}
 MIRROR_ODD_FACTORS = ("azimuth", "light")
 # The paper's s = 1/100 relative to a loss summed over one image's pixels.
 DEFAULT_INVARIANCE_SCALE = 0.01
-
-
-def active_latent_table(latent_size: int, factor_latents: dict) -> np.ndarray:
-  """[4, N] float mask: row t marks the latents free to vary in type t.
-
-  Factor groups free their factor's latents; intrinsic groups free every
-  latent that no factor owns.
-  """
-  table = np.zeros((len(factors.GroupType), latent_size), np.float32)
-  owned = np.zeros(latent_size, bool)
-  for name, indices in factor_latents.items():
-    factors.check_factor(name)
-    indices = list(indices)
-    if not indices or min(indices) < 0 or max(indices) >= latent_size:
-      raise ValueError(f"The {name} latents {indices} must be non-empty and "
-                       f"lie in [0, {latent_size - 1}].")
-    if owned[indices].any():
-      raise ValueError(f"Latent(s) {indices} of {name} already belong to "
-                       "another factor.")
-    owned[indices] = True
-    table[factors.FACTORS.index(name), indices] = 1.0
-  if owned.all():
-    raise ValueError(f"All {latent_size} latents belong to factors; at least "
-                     "one must stay intrinsic (identity).")
-  table[factors.GroupType.INTRINSIC, ~owned] = 1.0
-  return table
 
 
 @keras.saving.register_keras_serializable(package="dcign_tf")
@@ -166,7 +138,7 @@ class DCIGN(keras.Model):
     self.beta = float(beta)
     self.kl_warmup_steps = int(kl_warmup_steps)
     self.seed = seed
-    self.active_table = active_latent_table(network.latent_size,
+    self.active_table = clamp.active_latent_table(network.latent_size,
                                             self.factor_latents)
     self.mirror_odd_factors = tuple(mirror_odd_factors)
     odd_latents = []
@@ -315,10 +287,8 @@ class DCIGN(keras.Model):
     pull_loss = tf.constant(0.0, latents.dtype)
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     if self.training_mode == "dcign":
-      pull_scale = (clamp.spread_scale(latents, self.invariance_scale,
-                                       self.invariance_spread_scale)
-                    if self.invariance_spread_scale
-                    else tf.constant(self.invariance_scale, latents.dtype))
+      pull_scale = clamp.spread_scale(latents, self.invariance_scale,
+                                      self.invariance_spread_scale)
       if self.clamp_target == "group_mean":
         # The loss is a mean over the global batch, so the per-image pull s
         # becomes s / (images per replica * replicas).

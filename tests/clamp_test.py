@@ -7,6 +7,10 @@ import pytest
 import tensorflow as tf
 
 from dcign_tf import clamp
+from dcign_tf.data import factors
+
+# The paper's assignment: z1, z2, z3 for azimuth, elevation, light.
+DEFAULT_FACTOR_LATENTS = {"azimuth": (0,), "elevation": (1,), "light": (2,)}
 
 SCALE = 0.37
 
@@ -214,3 +218,19 @@ def test_spread_pull_gradient_holds_the_variance_constant():
                               strength)
   np.testing.assert_allclose(tape.gradient(penalty, z).numpy(), pull_only,
                              rtol=1e-9, atol=1e-12)
+
+
+def test_active_latent_table():
+  table = clamp.active_latent_table(6, DEFAULT_FACTOR_LATENTS)
+  np.testing.assert_array_equal(table, [[1, 0, 0, 0, 0, 0],
+                                        [0, 1, 0, 0, 0, 0],
+                                        [0, 0, 1, 0, 0, 0],
+                                        [0, 0, 0, 1, 1, 1]])
+  chairs = clamp.active_latent_table(4, {"azimuth": [0]})
+  np.testing.assert_array_equal(chairs[factors.GroupType.ELEVATION], 0)
+  np.testing.assert_array_equal(chairs[factors.GroupType.INTRINSIC],
+                                [0, 1, 1, 1])
+  with pytest.raises(ValueError, match="at least one must stay intrinsic"):
+    clamp.active_latent_table(3, DEFAULT_FACTOR_LATENTS)
+  with pytest.raises(ValueError, match="Unknown scene factor 'roll'"):
+    clamp.active_latent_table(6, {"roll": [0]})

@@ -12,7 +12,6 @@ from dcign_tf import losses
 from dcign_tf import model as model_lib
 from dcign_tf import precision
 from dcign_tf import training
-from dcign_tf.data import factors
 
 NETWORK = configs.NetworkConfig(
     image_size=16, latent_size=6, encoder_filters=(4, 4),
@@ -41,22 +40,6 @@ def _model(**kwargs):
   model = model_lib.DCIGN(NETWORK, seed=1, **kwargs)
   model.compile(optimizer=keras.optimizers.Adam(1e-2))
   return model.build_for_images()
-
-
-def test_active_latent_table():
-  table = model_lib.active_latent_table(6, model_lib.DEFAULT_FACTOR_LATENTS)
-  np.testing.assert_array_equal(table, [[1, 0, 0, 0, 0, 0],
-                                        [0, 1, 0, 0, 0, 0],
-                                        [0, 0, 1, 0, 0, 0],
-                                        [0, 0, 0, 1, 1, 1]])
-  chairs = model_lib.active_latent_table(4, {"azimuth": [0]})
-  np.testing.assert_array_equal(chairs[factors.GroupType.ELEVATION], 0)
-  np.testing.assert_array_equal(chairs[factors.GroupType.INTRINSIC],
-                                [0, 1, 1, 1])
-  with pytest.raises(ValueError, match="at least one must stay intrinsic"):
-    model_lib.active_latent_table(3, model_lib.DEFAULT_FACTOR_LATENTS)
-  with pytest.raises(ValueError, match="Unknown scene factor 'roll'"):
-    model_lib.active_latent_table(6, {"roll": [0]})
 
 
 def test_decoder_sees_inactive_latents_clamped_per_group():
