@@ -139,7 +139,7 @@ class DCIGN(keras.Model):
     self.kl_warmup_steps = int(kl_warmup_steps)
     self.seed = seed
     self.active_table = clamp.active_latent_table(network.latent_size,
-                                            self.factor_latents)
+                                                  self.factor_latents)
     self.mirror_odd_factors = tuple(mirror_odd_factors)
     odd_latents = []
     for name in self.mirror_odd_factors:
