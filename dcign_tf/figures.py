@@ -122,7 +122,11 @@ def error_curves(path: str, panels: Sequence[dict], title: str,
 
 def degree_labels(degrees: Sequence[float],
                   values: Optional[Sequence[float]] = None) -> list:
-  """Column labels like '-60°' or '-60°\\nz=-1.2'."""
+  """Column labels like '-60°' or '-60°\\nz=-1.2'.
+
+  Latent values keep two significant digits: a latent whose calibrated
+  range is a few hundredths wide would otherwise read as zero.
+  """
   if values is None:
     return [f"{d:+.0f}°" for d in degrees]
-  return [f"{d:+.0f}°\nz={v:+.1f}" for d, v in zip(degrees, values)]
+  return [f"{d:+.0f}°\nz={v:+.2g}" for d, v in zip(degrees, values)]

@@ -66,3 +66,5 @@ def test_error_curves_draw_each_curve_in_its_style(tmp_path):
 def test_degree_labels():
   assert figures.degree_labels([-30, 0]) == ["-30°", "+0°"]
   assert figures.degree_labels([15], [1.234]) == ["+15°\nz=+1.2"]
+  assert figures.degree_labels([-90, 90], [0.0412, -0.0398]) == [
+      "-90°\nz=+0.041", "+90°\nz=-0.04"]
