@@ -30,11 +30,18 @@ Units: the pull above is absolute, so an encoder can weaken it by shrinking
 a latent (and letting the decoder scale it back up): with a weak KL term
 the identity latents of a face model whose faces differ subtly end up
 small, and their change between two views of one face rivals their spread
-between faces. `spread_scale` adds a pull that measures each latent's
-deviation in units of its spread over the batch, which no rescaling of a
-latent changes. Alone and strong, such a pull leaves the encoder one way
-out, a constant latent; added with a modest strength to the absolute one,
-it holds small latents as still as large ones.
+between faces. The spread pull measures each latent's deviations in units
+of its spread over the batch: the penalty
+(S / 2) * sum over inactive entries of (z - group mean)^2 / Var_batch(z),
+which no rescaling of a latent changes. Its gradient has two parts:
+`spread_scale` gives the strength with the variance held constant (the
+part that pulls each group together; both clamps take it), and
+`spread_variance_gradient` the variance's own part (which pushes the
+groups apart in proportion to how spread they are inside). Without the
+second part the pull only ever pulls codes together while its strength
+grows as one over their scale: the encoder shrinks the codes towards
+nothing. With it, shrinking a latent changes nothing and a constant latent
+scores worst.
 """
 
 import numpy as np
@@ -75,10 +82,11 @@ def group_means(latents, group_ids, num_groups):
   return tf.gather(means, group_ids)
 
 
-# Latents whose variance over the batch is below this (a standard deviation
-# of 0.01) are pulled as if it were this: a latent the encoder does not use
-# is nearly constant, and its pull must not grow without bound.
-SPREAD_VARIANCE_FLOOR = 1e-4
+# A guard against dividing by zero (a standard deviation of 1e-4), not a
+# scale: a floor near the latents' own scale lets the encoder escape the
+# spread pull by shrinking a latent under it, where the pull is absolute
+# again and weakens quadratically.
+SPREAD_VARIANCE_FLOOR = 1e-8
 
 
 def spread_scale(latents, invariance_scale, invariance_spread_scale=0.0,
@@ -90,9 +98,10 @@ def spread_scale(latents, invariance_scale, invariance_spread_scale=0.0,
   s_spread * (z - mean) / Var(z) does not depend on the latent's scale:
   multiplying latent n by c multiplies its deviations by c and its variance
   by c^2. The variance is over the batch's rows (on each replica, its own)
-  and held constant in the gradient: the pull moves codes towards their
-  group, never the batch's spread. With s_spread = 0 it is s alone (no
-  variance is computed).
+  and held constant in the gradient: these strengths pull codes towards
+  their group; add `spread_variance_gradient` to the loss for the rest of
+  the spread pull's gradient. With s_spread = 0 it is s alone (no variance
+  is computed).
   """
   latents = tf.convert_to_tensor(latents)
   absolute, spread = (tf.cast(
@@ -103,6 +112,40 @@ def spread_scale(latents, invariance_scale, invariance_spread_scale=0.0,
   variance = tf.stop_gradient(tf.math.reduce_variance(latents, axis=0))
   return absolute + spread / tf.maximum(
       variance, tf.constant(variance_floor, latents.dtype))
+
+
+def spread_variance_gradient(latents, group_ids, active,
+                             invariance_spread_scale, num_groups,
+                             variance_floor: float = SPREAD_VARIANCE_FLOOR):
+  """A loss of value 0 whose gradient is the spread pull's variance part.
+
+  The spread pull is P = (S / 2) * sum over inactive entries of
+  (z - group mean)^2 / Var_batch(z). `spread_scale` holds Var constant in
+  the gradient; this term differentiates P through Var alone (the
+  deviations held constant). Added to the loss, the two give P's exact
+  gradient, which is orthogonal to every rescaling of a latent (P does
+  not change when a latent is multiplied by c). Its value is zero so that
+  a reported loss does not count the pull twice.
+
+  Args:
+    latents: float [B, N].
+    group_ids: int [B].
+    active: [B, N], 1 where a latent is free to vary in the example's group.
+    invariance_spread_scale: S (a float; 0 gives a constant 0).
+    num_groups: number of groups in the batch.
+    variance_floor: the variance's guard against zero.
+  """
+  latents = tf.convert_to_tensor(latents)
+  if not invariance_spread_scale:
+    return tf.constant(0.0, latents.dtype)
+  inactive = 1.0 - tf.cast(active, latents.dtype)
+  squared = tf.stop_gradient(inactive * tf.square(
+      latents - group_means(latents, group_ids, num_groups)))
+  variance = tf.maximum(tf.math.reduce_variance(latents, axis=0),
+                        tf.constant(variance_floor, latents.dtype))
+  term = 0.5 * tf.cast(invariance_spread_scale, latents.dtype) * (
+      tf.reduce_sum(squared / variance))
+  return term - tf.stop_gradient(term)
 
 
 def clamp_to_group_mean(latents, group_ids, active, invariance_scale,

@@ -61,8 +61,9 @@ class DCIGN(keras.Model):
       one image's pixels (the paper's 1/100).
     invariance_spread_scale: s_spread, a pull added to s's that measures
       each latent's deviation in its standard deviations over the batch
-      (`clamp.spread_scale`), so that shrinking a latent does not weaken
-      it; 0 is the paper's pull alone.
+      and is differentiated through them too (`clamp.spread_scale`,
+      `clamp.spread_variance_gradient`), so that shrinking a latent does
+      not weaken it; 0 is the paper's pull alone.
     clamp_gradient: what inactive latents receive in the backward pass:
       "pull" (the paper's: only the pull to the group mean) or
       "mean_and_pull" (also the decoder's gradient at the group mean, the
@@ -305,9 +306,13 @@ class DCIGN(keras.Model):
         # The same pull as the mean clamp's, here as a loss term (whose
         # gradient the caller's loss scaling reaches by itself): s per
         # image, so s / B on the batch mean.
-        pull = clamp.invariance_penalty(latents, group_ids, active,
-                                        pull_scale, num_groups)
-        pull_loss = pull / batch_images
+        pull_loss = clamp.invariance_penalty(latents, group_ids, active,
+                                             pull_scale, num_groups)
+      # The spread pull's gradient through the batch variance (value 0),
+      # per image like the pull itself.
+      pull_loss = (pull_loss + clamp.spread_variance_gradient(
+          latents, group_ids, active, self.invariance_spread_scale,
+          num_groups)) / batch_images
     else:  # The averaging (if any) is in the posterior itself.
       decoder_latents = latents
     logits = self.decode_logits(decoder_latents)

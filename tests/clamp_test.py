@@ -177,11 +177,13 @@ def test_swap_with_group_member_forward_and_gradient():
 def test_spread_scale_adds_a_strength_over_each_latents_batch_variance():
   latents = np.array([[0.0, 1.0, 5.0], [2.0, 1.0, 5.0], [4.0, 1.0, 5.003]])
   scale = clamp.spread_scale(tf.constant(latents), 0.5, 2.0).numpy()
-  # Variances over the rows: 8/3, 0 (floored), 2e-6 (floored).
+  # Variances over the rows: 8/3, 0 (floored), 2e-6 (above the floor,
+  # which only guards against zero).
   floor = clamp.SPREAD_VARIANCE_FLOOR
+  assert floor < 1e-6
   np.testing.assert_allclose(
-      scale, [0.5 + 2.0 / (8 / 3), 0.5 + 2.0 / floor, 0.5 + 2.0 / floor],
-      rtol=1e-9)
+      scale, [0.5 + 2.0 / (8 / 3), 0.5 + 2.0 / floor, 0.5 + 2.0 / 2e-6],
+      rtol=1e-6)
 
 
 def test_the_spread_pull_is_blind_to_a_latents_scale():
@@ -218,6 +220,41 @@ def test_spread_pull_gradient_holds_the_variance_constant():
                               strength)
   np.testing.assert_allclose(tape.gradient(penalty, z).numpy(), pull_only,
                              rtol=1e-9, atol=1e-12)
+
+
+def _ratio_penalty(z, group_ids, active, num_groups):
+  """The spread pull written out: (S / 2) * sum of inactive squared
+  deviations from the group mean over each latent's batch variance."""
+  means = tf.gather(tf.math.unsorted_segment_mean(z, group_ids, num_groups),
+                    group_ids)
+  variance = tf.math.reduce_variance(z, axis=0)
+  return 0.5 * SCALE * tf.reduce_sum((1.0 - active) * tf.square(z - means) /
+                                     variance)
+
+
+def test_spread_pull_with_its_variance_part_is_the_ratios_gradient():
+  latents, group_ids, active, _ = _case(3, 4, 5, "random", seed=11)
+  z = tf.constant(latents)
+  with tf.GradientTape(persistent=True) as tape:
+    tape.watch(z)
+    pull = clamp.invariance_penalty(
+        z, group_ids, active, clamp.spread_scale(z, 0.0, SCALE), 3)
+    variance_part = clamp.spread_variance_gradient(z, group_ids, active,
+                                                   SCALE, 3)
+    exact = _ratio_penalty(z, group_ids, active, 3)
+  assert variance_part.numpy() == 0.0  # A loss adds nothing to its value.
+  assert pull.numpy() == pytest.approx(exact.numpy(), rel=1e-6)
+  total = (tape.gradient(pull, z) + tape.gradient(variance_part, z)).numpy()
+  np.testing.assert_allclose(total, tape.gradient(exact, z).numpy(),
+                             rtol=1e-5, atol=1e-7)
+  # The penalty does not change when latent n is scaled (degree 0), so by
+  # Euler's theorem its gradient is orthogonal to z's column n: shrinking a
+  # latent cannot lower it. Without the variance part it can.
+  np.testing.assert_allclose((latents * total).sum(axis=0), 0.0, atol=1e-6)
+  held = tape.gradient(pull, z).numpy()
+  assert ((latents * held).sum(axis=0) > 1e-3).all()
+  assert clamp.spread_variance_gradient(z, group_ids, active, 0.0,
+                                        3).numpy() == 0.0
 
 
 def test_active_latent_table():

@@ -106,6 +106,27 @@ def test_the_spread_pull_divides_by_each_latents_batch_variance():
                              rtol=1e-5)
 
 
+@pytest.mark.parametrize("clamp_target", ["group_mean", "other_member"])
+def test_the_spread_pulls_variance_part_reaches_the_encoder(clamp_target,
+                                                           monkeypatch):
+  noise = tf.random.stateless_normal([12, 6], seed=[1, 2])
+
+  def step():
+    model = _model(clamp_target=clamp_target, invariance_scale=0.0,
+                   invariance_spread_scale=2.0)
+    gradients, values = model.compute_gradients(_batch(), noise=noise)
+    return np.concatenate([g.numpy().ravel() for g in gradients]), values
+
+  with_part, values = step()
+  monkeypatch.setattr(clamp, "spread_variance_gradient",
+                      lambda *args, **kwargs: tf.constant(0.0))
+  without_part, values_without = step()
+  # The term adds to the gradient, never to the reported loss.
+  assert float(values["loss"]) == pytest.approx(float(values_without["loss"]),
+                                                rel=1e-6)
+  assert np.abs(with_part - without_part).max() > 1e-4
+
+
 def test_member_shifts_are_a_function_of_seed_and_step():
   model = _model(clamp_target="other_member")
   first = model.member_shifts(64, 20).numpy()

@@ -65,8 +65,9 @@ _define("enum", "clamp_target", "What the decoder receives at the clamped "
         model_lib.CLAMP_TARGETS)
 _define("float", "invariance_spread_scale", "A pull added to "
         "--invariance_scale's that measures each latent's deviation from its "
-        "group mean in the latent's standard deviations over the batch, so "
-        "that shrinking a latent cannot weaken it (0: none).")
+        "group mean in the latent's standard deviations over the batch "
+        "(differentiated through them too), so that shrinking a latent "
+        "cannot weaken it (0: none).")
 _define("enum", "likelihood", "Pixel likelihood of the reconstruction: "
         "bernoulli (the paper's), gaussian with --pixel_stddev (weighs "
         "the face as much as the background; its mean is a sigmoid of the "
