@@ -89,6 +89,12 @@ def group_means(latents, group_ids, num_groups):
 SPREAD_VARIANCE_FLOOR = 1e-8
 
 
+def _floored_variance(latents, variance_floor):
+  """Each latent's variance over the batch's rows, at least the floor, [N]."""
+  return tf.maximum(tf.math.reduce_variance(latents, axis=0),
+                    tf.constant(variance_floor, latents.dtype))
+
+
 def spread_scale(latents, invariance_scale, invariance_spread_scale=0.0,
                  variance_floor: float = SPREAD_VARIANCE_FLOOR):
   """Per-latent pull strengths s + s_spread / Var_batch(z_n), [N].
@@ -109,9 +115,8 @@ def spread_scale(latents, invariance_scale, invariance_spread_scale=0.0,
                       for value in (invariance_scale, invariance_spread_scale))
   if not invariance_spread_scale:
     return absolute
-  variance = tf.stop_gradient(tf.math.reduce_variance(latents, axis=0))
-  return absolute + spread / tf.maximum(
-      variance, tf.constant(variance_floor, latents.dtype))
+  return absolute + spread / tf.stop_gradient(
+      _floored_variance(latents, variance_floor))
 
 
 def spread_variance_gradient(latents, group_ids, active,
@@ -138,13 +143,11 @@ def spread_variance_gradient(latents, group_ids, active,
   latents = tf.convert_to_tensor(latents)
   if not invariance_spread_scale:
     return tf.constant(0.0, latents.dtype)
-  inactive = 1.0 - tf.cast(active, latents.dtype)
-  squared = tf.stop_gradient(inactive * tf.square(
-      latents - group_means(latents, group_ids, num_groups)))
-  variance = tf.maximum(tf.math.reduce_variance(latents, axis=0),
-                        tf.constant(variance_floor, latents.dtype))
-  term = 0.5 * tf.cast(invariance_spread_scale, latents.dtype) * (
-      tf.reduce_sum(squared / variance))
+  # The same penalty, its deviations held constant and its strength live.
+  strength = tf.cast(invariance_spread_scale, latents.dtype) / (
+      _floored_variance(latents, variance_floor))
+  term = invariance_penalty(tf.stop_gradient(latents), group_ids, active,
+                            strength, num_groups)
   return term - tf.stop_gradient(term)
 
 
