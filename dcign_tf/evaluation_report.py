@@ -168,6 +168,8 @@ def report(names: list, metrics: dict, figures_written: list,
   for factor in factors.FACTORS:
     row(f"{factor}: top-1 within 45°", lambda m, f=factor: m[
         "identity_retrieval"][f]["top1_within_45_degrees"])
+    row(f"{factor}: its standard error (over groups)", lambda m, f=factor: m[
+        "identity_retrieval"][f]["top1_within_45_degrees_standard_error"])
     row(f"{factor}: top-1, all changes",
         lambda m, f=factor: m["identity_retrieval"][f]["top1"])
     row(f"{factor}: chance",

@@ -59,7 +59,7 @@ class EvaluateConfig:
   dataset_overrides: Optional[dict] = None
   eval_groups_per_type: int = 40
   calibration_groups_per_type: int = 40
-  retrieval_groups: int = 10
+  retrieval_groups: int = 40
   sources_per_group: int = 5
   grid_identities: int = 10
   grid_bins: int = factor_grid.DEFAULT_BINS
@@ -281,7 +281,8 @@ def run_labelled(config: EvaluateConfig, names: list,
           factor_latent_map(train_config, model, metrics["factors"]),
           config.sources_per_group)
       # Label units, not degrees: the 45-degree headline does not apply.
-      identity = {slot: dict(scores, top1_within_45_degrees=None)
+      identity = {slot: dict(scores, top1_within_45_degrees=None,
+                             top1_within_45_degrees_standard_error=None)
                   for slot, scores in identity_retrieval.score_groups(
                       functions.encode, functions.decode, retrieval,
                       fitted).items()}

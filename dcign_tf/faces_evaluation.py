@@ -31,7 +31,7 @@ class EvaluationSizes:
 
   eval_groups_per_type: int = 40
   calibration_groups_per_type: int = 40
-  retrieval_groups: int = 10
+  retrieval_groups: int = 40
   sources_per_group: int = 5
   grid_identities: int = 10
   grid_bins: int = factor_grid.DEFAULT_BINS
@@ -267,7 +267,10 @@ def summary_line(name: str, values: dict) -> str:
         f"{factor} {view['mean_error']:.4f}"
         for factor, view in values["novel_view"].items()))
   retrieval = values.get("identity_retrieval") or {}
-  within = [f"{factor} {scores['top1_within_45_degrees']:.2f}"
+  within = [f"{factor} {scores['top1_within_45_degrees']:.2f}" + (
+                f" ± {scores['top1_within_45_degrees_standard_error']:.2f}"
+                if scores.get("top1_within_45_degrees_standard_error")
+                is not None else "")
             for factor, scores in retrieval.items()
             if scores["top1_within_45_degrees"] is not None]
   if within:

@@ -67,27 +67,64 @@ def novel_view_hits(encode, decode, sources, targets, latent: int,
   return retrieval_hits(rendered, targets)
 
 
-def accuracy_by_delta(deltas, hits) -> dict:
+def clustered_standard_error(values, clusters):
+  """Standard error of the mean of `values` when they come in correlated
+  clusters: trials of one group share its 20 faces and its view, so they
+  are not independent draws. The ratio estimator's sandwich form,
+  sqrt(C / (C - 1) * sum_c (S_c - m N_c)^2) / N, with S_c and N_c cluster
+  c's sum and count, m the mean and N the total; None for fewer than two
+  clusters."""
+  values = np.asarray(values, np.float64)
+  clusters = np.asarray(clusters)
+  if values.shape != clusters.shape or values.ndim != 1:
+    raise ValueError(f"values {values.shape} and clusters {clusters.shape} "
+                     "must be 1-D of equal length.")
+  names, which = np.unique(clusters, return_inverse=True)
+  if len(names) < 2:
+    return None
+  mean = values.mean()
+  residual = np.bincount(which, values - mean)
+  return float(np.sqrt(len(names) / (len(names) - 1) *
+                       np.sum(residual ** 2)) / len(values))
+
+
+def accuracy_by_delta(deltas, hits, groups=None) -> dict:
   """Top-1 accuracy per |v1 - v2| (degrees), over all trials.
 
   Args:
     deltas: [T] each trial's v1 - v2.
     hits: [T, G] each trial's hits.
+    groups: optional [T] which retrieval group each trial came from; with
+      it the headline gets its standard error over groups.
 
   Returns:
     {"top1": overall accuracy, "chance": 1 / G, "trials": T,
      "by_delta": {"delta_degrees": [...], "top1": [...], "trials": [...]},
      "top1_within_45_degrees": accuracy over trials with |delta| <= 45
-     (None when there is none)}.
+     (None when there is none)}, and with `groups` also "groups" (how
+    many) and "top1_within_45_degrees_standard_error"
+    (`clustered_standard_error` of the headline; None when under two
+    groups have such a trial).
   """
   deltas = np.round(np.abs(np.asarray(deltas, np.float64)), 6)
   hits = np.asarray(hits, bool)
   if hits.ndim != 2 or hits.shape[0] != deltas.shape[0] or not hits.size:
     raise ValueError(f"hits {hits.shape} must be [trials, identities] with "
                      f"one delta per trial, got {deltas.shape}.")
+  if groups is not None and np.shape(groups) != deltas.shape:
+    raise ValueError(f"groups {np.shape(groups)} must name one group per "
+                     f"trial ({deltas.shape}).")
   per_trial = hits.mean(axis=1)
   values = np.unique(deltas)
   within = deltas <= HEADLINE_DEGREES
+  spread = {}
+  if groups is not None:
+    groups = np.asarray(groups)
+    spread = {
+        "groups": int(len(np.unique(groups))),
+        "top1_within_45_degrees_standard_error": (
+            clustered_standard_error(per_trial[within], groups[within])
+            if within.any() else None)}
   return {
       "top1": float(per_trial.mean()),
       "chance": 1.0 / hits.shape[1],
@@ -99,6 +136,7 @@ def accuracy_by_delta(deltas, hits) -> dict:
           "trials": [int(np.sum(deltas == v)) for v in values]},
       "top1_within_45_degrees": (float(per_trial[within].mean())
                                  if within.any() else None),
+      **spread,
   }
 
 
@@ -112,8 +150,8 @@ def score_groups(encode, decode, rendered_groups, calibrations) -> dict:
     calibrations: factor -> `evaluation.Calibration` (degrees -> latent
       value); factors without one are skipped.
   """
-  deltas, hits = {}, {}
-  for group in rendered_groups:
+  deltas, hits, group_of = {}, {}, {}
+  for index, group in enumerate(rendered_groups):
     targets = np.asarray(group["targets"], np.float32) / 255.0
     for trial in group["trials"]:
       calibration = calibrations.get(trial["factor"])
@@ -122,7 +160,9 @@ def score_groups(encode, decode, rendered_groups, calibrations) -> dict:
       value = float(calibration(trial["target_degrees"]))
       sources = np.asarray(trial["sources"], np.float32) / 255.0
       deltas.setdefault(trial["factor"], []).append(trial["delta"])
+      group_of.setdefault(trial["factor"], []).append(index)
       hits.setdefault(trial["factor"], []).append(novel_view_hits(
           encode, decode, sources, targets, calibration.latent, value))
-  return {factor: accuracy_by_delta(deltas[factor], np.stack(hits[factor]))
+  return {factor: accuracy_by_delta(deltas[factor], np.stack(hits[factor]),
+                                    group_of[factor])
           for factor in deltas}

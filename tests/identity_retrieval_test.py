@@ -99,3 +99,65 @@ def test_accuracy_by_delta_headline_and_errors():
     identity_retrieval.accuracy_by_delta([1.0], hits)
   with pytest.raises(ValueError, match="equal-shaped batches"):
     identity_retrieval.nearest_truths(np.zeros((2, 4)), np.zeros((3, 4)))
+
+
+def test_clustered_standard_error_closed_forms():
+  # Equal clusters: the standard error of the cluster means.
+  rng = np.random.default_rng(0)
+  values = rng.uniform(size=(6, 4))
+  clusters = np.repeat(np.arange(6), 4)
+  means = values.mean(axis=1)
+  assert identity_retrieval.clustered_standard_error(
+      values.reshape(-1), clusters) == pytest.approx(
+          means.std(ddof=1) / np.sqrt(6))
+  # Unequal clusters by hand: mean 2/3; residual sums 2 - 4/3 = 2/3 and
+  # 0 - 2/3 = -2/3; sqrt(2 * 8/9) / 3 = 4/9.
+  assert identity_retrieval.clustered_standard_error(
+      [1.0, 1.0, 0.0], ["a", "a", "b"]) == pytest.approx(4 / 9)
+  # Identical clusters have no spread; one cluster has no estimate.
+  assert identity_retrieval.clustered_standard_error(
+      [1.0, 0.0, 1.0, 0.0], [0, 0, 1, 1]) == pytest.approx(0.0)
+  assert identity_retrieval.clustered_standard_error([1.0, 0.0],
+                                                     [3, 3]) is None
+  with pytest.raises(ValueError, match="equal length"):
+    identity_retrieval.clustered_standard_error([1.0], [0, 1])
+
+
+def test_accuracy_by_delta_standard_error_uses_groups_within_45():
+  hits = np.array([[1, 1], [1, 1], [0, 0], [0, 1]], bool)
+  # The 90-degree trial (group 1) is outside the headline: the headline
+  # is over group 0's two hits and group 1's miss, mean 2/3.
+  result = identity_retrieval.accuracy_by_delta(
+      [10.0, -30.0, 45.0, 90.0], hits, groups=[0, 0, 1, 1])
+  assert result["groups"] == 2
+  assert result["top1_within_45_degrees"] == pytest.approx(2 / 3)
+  assert result["top1_within_45_degrees_standard_error"] == pytest.approx(
+      4 / 9)
+  assert "groups" not in identity_retrieval.accuracy_by_delta([10.0],
+                                                              hits[:1])
+  with pytest.raises(ValueError, match="one group per trial"):
+    identity_retrieval.accuracy_by_delta([10.0], hits[:1], groups=[0, 1])
+
+
+def test_score_groups_standard_error_is_over_groups():
+  calibration = evaluation.Calibration("azimuth", 0, [-90.0, 90.0],
+                                       [-1.0, 1.0])
+  truth = np.round(_faces(0) * 255) / 255
+  calls = []
+
+  def decode_first_group_only(codes):
+    # Four trials a group: the first group's re-renders are the truth,
+    # the second's the mean face (chance, 1/G).
+    calls.append(1)
+    if len(calls) <= 4:
+      return truth[codes[:, 1].astype(int)]
+    return np.repeat(truth.mean(axis=0, keepdims=True), len(codes), axis=0)
+
+  scores = identity_retrieval.score_groups(
+      _identity_code, decode_first_group_only, _trials() + _trials(),
+      {"azimuth": calibration})["azimuth"]
+  # Within 45 degrees: -20 and 20 in each group; group means 1 and 1/G.
+  assert scores["groups"] == 2
+  assert scores["top1_within_45_degrees"] == pytest.approx((1 + 1 / G) / 2)
+  assert scores["top1_within_45_degrees_standard_error"] == pytest.approx(
+      (1 - 1 / G) / 2)

@@ -259,6 +259,7 @@ def test_a_dataset_that_is_not_a_grid_gets_every_other_score(
   retrieval = model["identity_retrieval"]["orientation"]
   assert retrieval["chance"] == 0.5 and retrieval["trials"] >= 1
   assert retrieval["top1_within_45_degrees"] is None  # Label units.
+  assert retrieval["top1_within_45_degrees_standard_error"] is None
   assert "No disentanglement metrics: the labels are not a complete" in (
       out / "report.md").read_text()
 

@@ -185,6 +185,8 @@ def test_paper_flagfile_prepares_trains_and_evaluates_from_nothing(tmp_path):
                                                 "light"}
   for factor, retrieval in metrics["identity_retrieval"].items():
     assert retrieval["chance"] == 0.25, factor
+    # Retrieval uses as many groups as the test (--eval_groups_per_type).
+    assert retrieval["groups"] == 2, factor
   assert 0 < metrics["reconstruction_foreground"]["foreground_ssim"] <= 1
   assert 0 <= metrics["disentanglement"]["dci"]["disentanglement"] <= 1
   assert "identity top-1 within 45°" in result.stdout
