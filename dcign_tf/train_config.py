@@ -2,7 +2,7 @@
 checks that refuse a run that cannot work, before anything is written."""
 
 import dataclasses
-from typing import Optional
+from typing import Optional, Union
 
 import tensorflow as tf
 
@@ -13,6 +13,7 @@ from dcign_tf import losses
 from dcign_tf import model as model_lib
 from dcign_tf import optimizers
 from dcign_tf import precision
+from dcign_tf import xla
 from dcign_tf.data import faces_dataset
 from dcign_tf.data import factors
 from dcign_tf.data import group_members
@@ -80,7 +81,8 @@ class TrainConfig:
   live_reuse: int = 1
   strategy: str = "auto"
   mixed_precision: str = "none"
-  jit_compile: bool = False
+  # True, False or "auto" (XLA where it has trained faster: dcign_tf/xla.py).
+  jit_compile: Union[bool, str] = False
   # Upsampling + convolution at the low resolution (layers.Decoder).
   decoder_phases: bool = True
   optimizer: str = "paper"
@@ -194,6 +196,7 @@ def validate(config: TrainConfig) -> configs.NetworkConfig:
   if config.strategy not in distribution.STRATEGIES:
     raise ValueError(f"Unknown strategy {config.strategy!r}; allowed: "
                      f"{', '.join(distribution.STRATEGIES)}.")
+  xla.check(config.jit_compile)
   precision.check_supported(config.mixed_precision,
                             len(tf.config.list_physical_devices("GPU")))
   pipeline.check_reuse(config.live_reuse)

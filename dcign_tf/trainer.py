@@ -30,6 +30,7 @@ from dcign_tf import sweeps
 from dcign_tf import task
 from dcign_tf import train_config as train_config_lib
 from dcign_tf import training
+from dcign_tf import xla
 
 
 class SigtermFlag:
@@ -146,11 +147,13 @@ def run(config: train_config_lib.TrainConfig, verbose: int = 1,
   run_strategy = task.strategy(config.strategy)
   replicas = run_strategy.num_replicas_in_sync
   distribution.check_groups_per_replica(config.groups_per_batch, replicas)
-  if (config.jit_compile and replicas > 1 and
-      not tf.config.list_physical_devices("GPU")):
+  on_gpu = bool(tf.config.list_physical_devices("GPU"))
+  if config.jit_compile is True and replicas > 1 and not on_gpu:
     raise ValueError(f"--jit_compile with {replicas} CPU replicas: XLA cannot "
                      "place one replica's variables on another CPU device; "
                      "use one device on a CPU, or GPUs.")
+  jit_compile = xla.use_xla(config.jit_compile, on_gpu, replicas,
+                            precision.cpu_flags())
   model_dir_lib.check_before_training(config, network, allow_data_change)
   if worker.is_chief:
     # The latest run's settings, for trainers.evaluate and the exports.
@@ -183,7 +186,9 @@ def run(config: train_config_lib.TrainConfig, verbose: int = 1,
         lambda context: task.train_dataset(config, done_steps,
                                       training.input_sharding(context),
                                       source))
-    runner = training.StepRunner(model, run_strategy, config.jit_compile)
+    if verbose and xla.describe(config.jit_compile, jit_compile):
+      print(xla.describe(config.jit_compile, jit_compile), flush=True)
+    runner = training.StepRunner(model, run_strategy, jit_compile)
     log_dir = os.path.join(config.model_dir, "logs")
     if worker.is_chief:
       train_writer = tf.summary.create_file_writer(os.path.join(log_dir,
@@ -200,8 +205,7 @@ def run(config: train_config_lib.TrainConfig, verbose: int = 1,
         done_steps, config.train_steps,
         say=print if verbose else (lambda *args, **kwargs: None),
         long_run_hint=run_time.long_run_hint(
-            config.network, config.image_size, config.jit_compile,
-            bool(tf.config.list_physical_devices("GPU")),
+            config.network, config.image_size, jit_compile, on_gpu,
             precision.cpu_flags()))
     with SigtermFlag() as sigterm:
       for step in range(done_steps + 1, config.train_steps + 1):

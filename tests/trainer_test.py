@@ -24,6 +24,7 @@ from dcign_tf import precision
 from dcign_tf import task
 from dcign_tf import train_config as train_config_lib
 from dcign_tf import trainer
+from dcign_tf import training
 from dcign_tf.data import factors
 from dcign_tf.data import objects_dataset
 from dcign_tf.graphics import mesh as mesh_lib
@@ -318,6 +319,27 @@ def test_bfloat16_and_xla_train_and_evaluate_in_float32(tiny_config, tmp_path):
   config, model = task.load_trained(str(tmp_path))
   assert config.mixed_precision == "none"  # Evaluation and export.
   assert model.encoder.stages[0].compute_dtype == "float32"
+
+
+@pytest.mark.parametrize("flags,compiled,says", [
+    ({"avx", "avx2", "fma"}, True, "XLA compiles the training step"),
+    ({"avx2", "avx512f"}, False, "TensorFlow's kernels run the training"),
+])
+def test_auto_xla_follows_the_cpu(tiny_config, tmp_path, monkeypatch, capsys,
+                                  flags, compiled, says):
+  runners = []
+  step_runner = training.StepRunner
+
+  def recording_runner(model, strategy, jit_compile=False):
+    runners.append(jit_compile)
+    return step_runner(model, strategy, jit_compile)
+
+  monkeypatch.setattr(training, "StepRunner", recording_runner)
+  monkeypatch.setattr(precision, "cpu_flags", lambda *args: set(flags))
+  metrics = trainer.run(tiny_config(tmp_path, jit_compile="auto"))
+  assert runners == [compiled]
+  assert says in capsys.readouterr().out
+  assert metrics["steps"] == 2 and 0 < metrics["test_mse_per_pixel"] < 1
 
 
 @pytest.mark.parametrize("tf_config,message", [

@@ -9,6 +9,7 @@ from dcign_tf import model as model_lib
 from dcign_tf import optimizers
 from dcign_tf import precision
 from dcign_tf import train_config as train_config_lib
+from dcign_tf import xla
 from dcign_tf.data import factors
 from trainers import data_flags
 from trainers import source_flags
@@ -116,7 +117,26 @@ _define("enum", "mixed_precision", "bfloat16 (a GPU, or a CPU with "
         "AVX512-BF16/AMX), float16 with loss scaling (GPU only), none, or "
         "auto (bfloat16 where it is fast); variables and losses stay "
         "float32.", precision.MIXED_PRECISION)
-_define("bool", "jit_compile", "Compile each replica's step with XLA.")
+
+
+class _JitCompileParser(flags.ArgumentParser):
+  """true, false or auto; a bare --jit_compile is true, --nojit_compile
+  false, as for a boolean flag."""
+
+  def parse(self, argument):
+    return xla.parse(argument)
+
+  def flag_type(self):
+    return "bool or auto"
+
+
+JIT_COMPILE_FLAG = flags.Flag(
+    _JitCompileParser(), flags.ArgumentSerializer(), "jit_compile",
+    _DEFAULTS.jit_compile, "Compile each replica's training step with XLA: "
+    "--jit_compile, --nojit_compile, or --jit_compile=auto (XLA on a CPU "
+    "without AVX-512 on one device, where it has trained faster; "
+    "TensorFlow's kernels elsewhere).", boolean=True)
+flags.DEFINE_flag(JIT_COMPILE_FLAG)
 _define("bool", "decoder_phases", "Compute each decoder stage at the low "
         "resolution in four output phases (the same values, fewer "
         "multiply-adds); --nodecoder_phases upsamples, then convolves.")

@@ -1,6 +1,7 @@
 """Tests for the trainers.train binary: flags, exit codes, exports, and
 the paper's flagfile from nothing."""
 
+import copy
 import glob
 import json
 import os
@@ -190,3 +191,27 @@ def test_paper_flagfile_prepares_trains_and_evaluates_from_nothing(tmp_path):
   assert 0 < metrics["reconstruction_foreground"]["foreground_ssim"] <= 1
   assert 0 <= metrics["disentanglement"]["dci"]["disentanglement"] <= 1
   assert "identity top-1 within 45°" in result.stdout
+
+
+@pytest.mark.parametrize("argv,value", [
+    ([], False), (["--jit_compile"], True), (["--nojit_compile"], False),
+    (["--jit_compile=auto"], "auto"), (["--jit_compile=false"], False)])
+def test_jit_compile_flag_is_a_boolean_that_also_takes_auto(argv, value):
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  from trainers import train_flags  # pylint: disable=g-import-not-at-top
+  values = flags.FlagValues()
+  values[train_flags.JIT_COMPILE_FLAG.name] = copy.deepcopy(
+      train_flags.JIT_COMPILE_FLAG)
+  values(["train"] + argv)
+  assert values.jit_compile == value
+
+
+def test_jit_compile_flag_refuses_other_words():
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  from trainers import train_flags  # pylint: disable=g-import-not-at-top
+  values = flags.FlagValues()
+  values["jit_compile"] = copy.deepcopy(train_flags.JIT_COMPILE_FLAG)
+  with pytest.raises(flags.IllegalFlagValueError,
+                     match="jit_compile='sometimes': allowed true, false or "
+                     "auto"):
+    values(["train", "--jit_compile=sometimes"])
