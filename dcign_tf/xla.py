@@ -21,7 +21,6 @@ here and "auto" keeps TensorFlow's kernels.
 from typing import Iterable, Union
 
 AUTO = "auto"
-CHOICES = (True, False, AUTO)
 # The /proc/cpuinfo flag of the AVX-512 foundation instructions.
 AVX512_CPU_FLAG = "avx512f"
 
