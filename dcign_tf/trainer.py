@@ -152,8 +152,8 @@ def run(config: train_config_lib.TrainConfig, verbose: int = 1,
     raise ValueError(f"--jit_compile with {replicas} CPU replicas: XLA cannot "
                      "place one replica's variables on another CPU device; "
                      "use one device on a CPU, or GPUs.")
-  jit_compile = xla.use_xla(config.jit_compile, on_gpu, replicas,
-                            precision.cpu_flags())
+  cpu_flags = precision.cpu_flags()
+  jit_compile = xla.use_xla(config.jit_compile, on_gpu, replicas, cpu_flags)
   model_dir_lib.check_before_training(config, network, allow_data_change)
   if worker.is_chief:
     # The latest run's settings, for trainers.evaluate and the exports.
@@ -186,8 +186,9 @@ def run(config: train_config_lib.TrainConfig, verbose: int = 1,
         lambda context: task.train_dataset(config, done_steps,
                                       training.input_sharding(context),
                                       source))
-    if verbose and xla.describe(config.jit_compile, jit_compile):
-      print(xla.describe(config.jit_compile, jit_compile), flush=True)
+    xla_choice = xla.describe(config.jit_compile, jit_compile)
+    if verbose and xla_choice:
+      print(xla_choice, flush=True)
     runner = training.StepRunner(model, run_strategy, jit_compile)
     log_dir = os.path.join(config.model_dir, "logs")
     if worker.is_chief:
@@ -206,7 +207,7 @@ def run(config: train_config_lib.TrainConfig, verbose: int = 1,
         say=print if verbose else (lambda *args, **kwargs: None),
         long_run_hint=run_time.long_run_hint(
             config.network, config.image_size, jit_compile, on_gpu,
-            precision.cpu_flags()))
+            cpu_flags))
     with SigtermFlag() as sigterm:
       for step in range(done_steps + 1, config.train_steps + 1):
         if progress is None and verbose:
