@@ -4,7 +4,8 @@ All three load into `face_model.LinearMorphableModel`. A face model is named
 by a spec string everywhere (flags, dataset configs):
 
   builtin                   the procedural head (no files)
-  bfm:PATH                  the Basel Face Model's 01_MorphableModel.mat
+  bfm:PATH                  the Basel Face Model: 2009's
+                            01_MorphableModel.mat, or a 2017/2019 .h5
   obj:FOLDER[?keep=N|FILE]  a neutral OBJ mesh plus identity meshes sharing
                             its topology (e.g. ICT-FaceKit's FaceXModel);
                             keep= keeps the first N vertices, or the indices
@@ -26,6 +27,12 @@ from dcign_tf.graphics import procedural_head
 
 SPEC_KINDS = ("builtin", "bfm", "obj", "npz")
 BFM_KEYS = ("shapeMU", "shapePC", "shapeEV", "texMU", "texPC", "texEV", "tl")
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+# statismo's layout, as the Basel Face Model 2017 and 2019 files use it.
+BFM_HDF5_KEYS = ("shape/model/mean", "shape/model/pcaBasis",
+                 "shape/model/pcaVariance", "shape/representer/cells")
+BFM_HDF5_COLOR_KEYS = ("color/model/mean", "color/model/pcaBasis",
+                       "color/model/pcaVariance")
 NPZ_REQUIRED = ("mean", "shape_basis", "triangles")
 NPZ_OPTIONAL = ("shape_stddev", "albedo_mean", "albedo_basis", "albedo_stddev")
 # The renders are grayscale (BT.601 luma).
@@ -88,23 +95,135 @@ def load_face_model(spec: str = "builtin") -> face_model.FaceModel:
 
 
 def load_bfm(path: str) -> face_model.LinearMorphableModel:
-  """Loads the Basel Face Model 2009 (`01_MorphableModel.mat`).
+  """Loads a Basel Face Model: the 2009 `.mat` or the 2017/2019 `.h5`.
 
-  Shapes are shapeMU + shapePC @ (w * shapeEV); the RGB texture model becomes a
-  grayscale albedo model (BT.601 luma, 0-255 -> 0-1). `tl` holds 1-based
-  triangle indices.
+  Three files are read, told apart by their content, not their name:
+
+  * BFM 2009's `01_MorphableModel.mat` (MATLAB v5/v7): shapes are
+    shapeMU + shapePC @ (w * shapeEV), shapeEV holding standard deviations;
+    texture 0-255; `tl` holds 1-based triangle indices.
+  * the same file re-saved as MATLAB v7.3, which is HDF5 with the same
+    variables, each stored transposed (MATLAB writes column-major).
+  * BFM 2017 and 2019 (`model2017-1_bfm_nomouth.h5`, `model2019_fullHead.h5`
+    and their kin), statismo's HDF5 layout: `shape/model/{mean, pcaBasis,
+    pcaVariance}` with an orthonormal basis [3N, K] and variances, so the
+    standard deviations are their square roots; `shape/representer/cells`
+    holds 0-based triangles [3, F]; `color/model/{mean, pcaBasis,
+    pcaVariance}` holds RGB in [0, 1]. The expression model is not used: the
+    faces keep the neutral expression, as identity is the factor here.
+
+  The RGB texture model becomes a grayscale albedo model (BT.601 luma).
   """
+  if _is_hdf5(path):
+    return _load_bfm_hdf5(path)
   import scipy.io  # pylint: disable=g-import-not-at-top
 
   try:
     data = scipy.io.loadmat(path, variable_names=list(BFM_KEYS))
   except NotImplementedError:
-    raise ValueError(f"{path}: MATLAB v7.3 (HDF5) files are not supported; "
-                     "re-save it with MATLAB's -v7 option or convert it to "
-                     "the npz: format.") from None
+    raise ValueError(f"{path}: a MATLAB v7.3 file without a readable HDF5 "
+                     "body; re-save it with MATLAB's -v7 option or convert "
+                     "it to the npz: format.") from None
   except Exception as error:  # scipy raises several types for non-.mat files.
-    raise ValueError(f"{path} is not a readable MATLAB .mat file: "
-                     f"{error}") from None
+    raise ValueError(f"{path} is not a readable MATLAB .mat file or Basel "
+                     f"Face Model .h5 file: {error}") from None
+  return _bfm2009_model(data, path)
+
+
+def _is_hdf5(path: str) -> bool:
+  # HDF5 puts its signature at byte 0, 512, 1024, ... (MATLAB v7.3 files
+  # keep their text header in the first 512 bytes).
+  try:
+    with open(path, "rb") as file:
+      head = file.read(4096)
+  except OSError as error:
+    raise ValueError(f"{path} cannot be read: {error}") from None
+  return any(head[offset:offset + 8] == _HDF5_SIGNATURE
+             for offset in range(0, len(head), 512))
+
+
+def _load_bfm_hdf5(path: str) -> face_model.LinearMorphableModel:
+  import h5py  # pylint: disable=g-import-not-at-top
+
+  try:
+    file = h5py.File(path, "r")
+  except Exception as error:  # h5py raises OSError and others.
+    raise ValueError(f"{path} is not a readable HDF5 file: {error}") from None
+  with file:
+    if all(key in file for key in BFM_KEYS):
+      # MATLAB v7.3: the .mat variables, transposed back to MATLAB's shapes.
+      return _bfm2009_model({key: np.asarray(file[key]).T
+                             for key in BFM_KEYS}, path)
+    missing = [key for key in BFM_HDF5_KEYS if key not in file]
+    if missing:
+      raise ValueError(
+          f"{path} is an HDF5 file but not a Basel Face Model: missing "
+          f"{', '.join(missing)}; allowed: a BFM 2017/2019 file with "
+          f"{', '.join(BFM_HDF5_KEYS)} (and {', '.join(BFM_HDF5_COLOR_KEYS)}"
+          f" for the albedo), or a BFM 2009 .mat saved as v7.3 with "
+          f"{', '.join(BFM_KEYS)}.")
+    arrays = {key: np.asarray(file[key]) for key in BFM_HDF5_KEYS}
+    has_color = all(key in file for key in BFM_HDF5_COLOR_KEYS)
+    if has_color:
+      arrays.update({key: np.asarray(file[key])
+                     for key in BFM_HDF5_COLOR_KEYS})
+  mean = np.asarray(arrays["shape/model/mean"], np.float64).reshape(-1)
+  if mean.size % 3 or not mean.size:
+    raise ValueError(f"{path}: shape/model/mean has {mean.size} values, not "
+                     "a positive multiple of 3 (x, y, z per vertex).")
+  num_vertices = mean.size // 3
+  basis = _matrix(arrays["shape/model/pcaBasis"], 3 * num_vertices,
+                  "shape/model/pcaBasis", path)
+  stddev = _sqrt_variance(arrays["shape/model/pcaVariance"], basis.shape[1],
+                          "shape/model/pcaVariance", path)
+  cells = np.asarray(arrays["shape/representer/cells"])
+  if cells.ndim == 2 and cells.shape[0] == 3 and cells.shape[1] != 3:
+    cells = cells.T  # statismo stores [3, F].
+  if cells.ndim != 2 or cells.shape[1] != 3 or not cells.size:
+    raise ValueError(f"{path}: shape/representer/cells must have shape "
+                     f"[3, F >= 1] (or [F, 3]), got {cells.shape}.")
+  if cells.min() < 0 or cells.max() >= num_vertices:
+    raise ValueError(f"{path}: shape/representer/cells holds 0-based vertex "
+                     f"indices in [0, {num_vertices - 1}], got values in "
+                     f"[{cells.min()}, {cells.max()}].")
+  albedo = {}
+  if has_color:
+    color_mean = np.asarray(arrays["color/model/mean"],
+                            np.float64).reshape(-1)
+    if color_mean.size != 3 * num_vertices:
+      raise ValueError(f"{path}: color/model/mean has {color_mean.size} "
+                       f"values but the shape has {num_vertices} vertices "
+                       f"(expected {3 * num_vertices}: RGB per vertex).")
+    color_basis = _matrix(arrays["color/model/pcaBasis"], 3 * num_vertices,
+                          "color/model/pcaBasis", path)
+    # The Basel files hold colours in [0, 1]; a converted file in 0-255 says
+    # so by its mean.
+    unit = 255.0 if color_mean.max() > 1.5 else 1.0
+    albedo = dict(
+        albedo_mean=color_mean.reshape(num_vertices, 3) @ _LUMA / unit,
+        albedo_basis=np.einsum("vck,c->kv",
+                               color_basis.reshape(num_vertices, 3, -1),
+                               _LUMA) / unit,
+        albedo_stddev=_sqrt_variance(arrays["color/model/pcaVariance"],
+                                     color_basis.shape[1],
+                                     "color/model/pcaVariance", path))
+  return face_model.LinearMorphableModel(
+      mean=mean.reshape(num_vertices, 3),
+      shape_basis=basis.T.reshape(-1, num_vertices, 3),
+      triangles=cells.astype(np.int64), shape_stddev=stddev, name=path,
+      **albedo)
+
+
+def _sqrt_variance(value, size, name, path) -> np.ndarray:
+  variance = _vector(value, size, name, path)
+  if np.any(variance < 0):
+    raise ValueError(f"{path}: {name} holds variances, which must be >= 0; "
+                     f"got a minimum of {variance.min()}.")
+  return np.sqrt(variance)
+
+
+def _bfm2009_model(data, path: str) -> face_model.LinearMorphableModel:
+  """The 2009 model from its .mat variables (MATLAB's shapes)."""
   missing = [key for key in BFM_KEYS if key not in data]
   if missing:
     raise ValueError(f"{path} is not a Basel Face Model file: missing "

@@ -1,7 +1,8 @@
-"""Tests for model_files: BFM .mat, OBJ blendshape folders, .npz and specs."""
+"""Tests for model_files: BFM .mat and .h5, OBJ blendshape folders, .npz and specs."""
 
 import os
 
+import h5py
 import numpy as np
 import pytest
 import scipy.io
@@ -178,6 +179,154 @@ def test_bfm_v73_file_is_rejected(tmp_path):
 def test_bfm_bad_sizes_and_indices(tmp_path, changes, parts):
   path = write_bfm(tmp_path, **changes)
   assert_raises_naming(lambda: model_files.load_bfm(path), path, *parts)
+
+
+# ---------------------------------------------------------------------------
+# Basel Face Model 2017/2019 .h5 (statismo layout) and 2009 saved as v7.3
+
+
+def bfm_h5_arrays():
+  rng = np.random.default_rng(1)
+  n = NUM_BFM_VERTICES
+  shape_basis, _ = np.linalg.qr(rng.normal(size=(3 * n, NUM_BFM_SHAPE)))
+  color_basis, _ = np.linalg.qr(rng.normal(size=(3 * n, NUM_BFM_TEX)))
+  return {
+      "shape/model/mean": BFM_MEAN.reshape(-1).astype(np.float32),
+      "shape/model/pcaBasis": shape_basis.astype(np.float32),
+      "shape/model/pcaVariance": np.array([4.0, 0.25, 2.25], np.float32),
+      "shape/model/noiseVariance": np.array([1e-3], np.float32),
+      "shape/representer/cells": OCTAHEDRON_TRIANGLES.T.astype(np.uint32),
+      "shape/representer/points": BFM_MEAN.T.astype(np.float32),
+      "color/model/mean": rng.uniform(0.2, 0.8, 3 * n).astype(np.float32),
+      "color/model/pcaBasis": color_basis.astype(np.float32),
+      "color/model/pcaVariance": np.array([0.01, 0.0025], np.float32),
+      "expression/model/mean": np.zeros(3 * n, np.float32),
+  }
+
+
+def write_bfm_h5(tmp_path, name="model2017-1_bfm_nomouth.h5", **changes):
+  """Writes a statismo-layout file; keys use "__" for "/"; None drops one."""
+  arrays = bfm_h5_arrays()
+  arrays.update({key.replace("__", "/"): value
+                 for key, value in changes.items()})
+  path = str(tmp_path / name)
+  with h5py.File(path, "w") as file:
+    for key, value in arrays.items():
+      if value is not None:
+        file[key] = value
+  return path
+
+
+def test_bfm_h5_counts_triangles_and_normalised_mean(tmp_path):
+  path = write_bfm_h5(tmp_path)
+  model = model_files.load_face_model("bfm:" + path)
+  assert model.num_shape_params == NUM_BFM_SHAPE
+  assert model.num_albedo_params == NUM_BFM_TEX
+  assert model.num_vertices == NUM_BFM_VERTICES
+  mesh = model.mesh(model.mean_identity())
+  np.testing.assert_array_equal(mesh.triangles, OCTAHEDRON_TRIANGLES)
+  expected, _ = normalise(BFM_MEAN)
+  np.testing.assert_allclose(mesh.vertices, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("k", range(NUM_BFM_SHAPE))
+def test_bfm_h5_shape_mode_is_basis_times_root_variance(tmp_path, k):
+  arrays = bfm_h5_arrays()
+  model = model_files.load_bfm(write_bfm_h5(tmp_path))
+  _, scale = normalise(BFM_MEAN)
+  moved = model.mesh(unit(model, k)).vertices
+  base = model.mesh(model.mean_identity()).vertices
+  expected = (scale * np.sqrt(arrays["shape/model/pcaVariance"][k]) *
+              arrays["shape/model/pcaBasis"][:, k].reshape(-1, 3))
+  np.testing.assert_allclose(moved - base, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("unit_max", [1.0, 255.0])
+def test_bfm_h5_albedo_is_luma_in_either_colour_unit(tmp_path, unit_max):
+  arrays = bfm_h5_arrays()
+  path = write_bfm_h5(
+      tmp_path,
+      color__model__mean=arrays["color/model/mean"] * unit_max,
+      color__model__pcaBasis=arrays["color/model/pcaBasis"] * unit_max)
+  model = model_files.load_bfm(path)
+  base = model.mesh(model.mean_identity()).albedo
+  np.testing.assert_allclose(
+      base, arrays["color/model/mean"].reshape(-1, 3) @ LUMA, rtol=1e-5)
+  moved = model.mesh(unit(model, NUM_BFM_SHAPE + 1)).albedo
+  expected = (0.05 * arrays["color/model/pcaBasis"][:, 1].reshape(-1, 3) @
+              LUMA)
+  np.testing.assert_allclose(moved - base, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_bfm_h5_without_colour_has_no_albedo_modes(tmp_path):
+  path = write_bfm_h5(tmp_path, color__model__mean=None,
+                      color__model__pcaBasis=None,
+                      color__model__pcaVariance=None)
+  model = model_files.load_bfm(path)
+  assert model.num_albedo_params == 0
+  assert model.identity_size == NUM_BFM_SHAPE
+
+
+def test_bfm_h5_accepts_triangles_as_rows(tmp_path):
+  path = write_bfm_h5(tmp_path,
+                      shape__representer__cells=OCTAHEDRON_TRIANGLES)
+  mesh = model_files.load_bfm(path).mesh(np.zeros(5))
+  np.testing.assert_array_equal(mesh.triangles, OCTAHEDRON_TRIANGLES)
+
+
+@pytest.mark.parametrize("key", model_files.BFM_HDF5_KEYS)
+def test_bfm_h5_missing_key_names_it(tmp_path, key):
+  path = write_bfm_h5(tmp_path, **{key.replace("/", "__"): None})
+  assert_raises_naming(lambda: model_files.load_face_model("bfm:" + path),
+                       path, "not a Basel Face Model", f"missing {key}")
+
+
+@pytest.mark.parametrize("changes, parts", [
+    (dict(shape__model__mean=np.ones(17, np.float32)),
+     ["shape/model/mean has 17 values"]),
+    (dict(shape__model__pcaBasis=np.ones((15, 3), np.float32)),
+     ["shape/model/pcaBasis", "[18, K]", "(15, 3)"]),
+    (dict(shape__model__pcaVariance=np.ones(2, np.float32)),
+     ["shape/model/pcaVariance must hold 3 values", "got 2"]),
+    (dict(shape__model__pcaVariance=np.array([1.0, -1.0, 1.0])),
+     ["shape/model/pcaVariance holds variances", ">= 0", "-1.0"]),
+    (dict(shape__representer__cells=np.ones((4, 8), np.uint32)),
+     ["cells must have shape [3, F >= 1]", "(4, 8)"]),
+    (dict(shape__representer__cells=np.hstack(
+        [OCTAHEDRON_TRIANGLES.T[:, :-1], [[0], [1], [6]]])),
+     ["[0, 5]", "got values in [0, 6]"]),
+    (dict(color__model__mean=np.ones(15, np.float32)),
+     ["color/model/mean has 15 values", "expected 18"]),
+])
+def test_bfm_h5_bad_sizes_and_indices(tmp_path, changes, parts):
+  path = write_bfm_h5(tmp_path, **changes)
+  assert_raises_naming(lambda: model_files.load_bfm(path), path, *parts)
+
+
+def test_bfm_v73_mat_reads_as_the_v7_file(tmp_path):
+  """A v7.3 .mat is HDF5 after a 512-byte text header, arrays transposed."""
+  v7 = model_files.load_bfm(write_bfm(tmp_path))
+  path = str(tmp_path / "01_MorphableModel_v73.mat")
+  with h5py.File(path, "w", userblock_size=512) as file:
+    for key, value in bfm_arrays().items():
+      file[key] = value.T
+  with open(path, "r+b") as file:
+    file.write(b"MATLAB 7.3 MAT-file".ljust(116, b" "))
+  identity = np.linspace(-1.0, 1.0, v7.identity_size)
+  for weights in (v7.mean_identity(), identity):
+    ours, theirs = model_files.load_bfm(path).mesh(weights), v7.mesh(weights)
+    np.testing.assert_allclose(ours.vertices, theirs.vertices, rtol=1e-6)
+    np.testing.assert_allclose(ours.albedo, theirs.albedo, rtol=1e-6)
+    np.testing.assert_array_equal(ours.triangles, theirs.triangles)
+
+
+def test_bfm_hdf5_of_another_kind_is_refused(tmp_path):
+  path = str(tmp_path / "weights.h5")
+  with h5py.File(path, "w") as file:
+    file["dense/kernel"] = np.ones((2, 2))
+  assert_raises_naming(lambda: model_files.load_bfm(path), path,
+                       "not a Basel Face Model", "shape/model/mean",
+                       "shapeMU")
 
 
 # ---------------------------------------------------------------------------
