@@ -108,9 +108,10 @@ def load_bfm(path: str) -> face_model.LinearMorphableModel:
     and their kin), statismo's HDF5 layout: `shape/model/{mean, pcaBasis,
     pcaVariance}` with an orthonormal basis [3N, K] and variances, so the
     standard deviations are their square roots; `shape/representer/cells`
-    holds 0-based triangles [3, F]; `color/model/{mean, pcaBasis,
-    pcaVariance}` holds RGB in [0, 1]. The expression model is not used: the
-    faces keep the neutral expression, as identity is the factor here.
+    holds 0-based triangles [3, F]; the optional `color/model/{mean,
+    pcaBasis, pcaVariance}` holds RGB in [0, 1] (0-255 in converted files,
+    told from the mean). The expression model is not used: the faces keep
+    the neutral expression, as identity is the factor here.
 
   The RGB texture model becomes a grayscale albedo model (BT.601 luma).
   """
