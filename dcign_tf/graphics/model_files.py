@@ -27,7 +27,6 @@ from dcign_tf.graphics import procedural_head
 
 SPEC_KINDS = ("builtin", "bfm", "obj", "npz")
 BFM_KEYS = ("shapeMU", "shapePC", "shapeEV", "texMU", "texPC", "texEV", "tl")
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 # statismo's layout, as the Basel Face Model 2017 and 2019 files use it.
 BFM_HDF5_KEYS = ("shape/model/mean", "shape/model/pcaBasis",
                  "shape/model/pcaVariance", "shape/representer/cells")
@@ -115,9 +114,12 @@ def load_bfm(path: str) -> face_model.LinearMorphableModel:
 
   The RGB texture model becomes a grayscale albedo model (BT.601 luma).
   """
-  if _is_hdf5(path):
-    return _load_bfm_hdf5(path)
+  import h5py  # pylint: disable=g-import-not-at-top
   import scipy.io  # pylint: disable=g-import-not-at-top
+
+  # HDF5 finds its signature after a user block too, as in MATLAB v7.3.
+  if h5py.is_hdf5(path):
+    return _load_bfm_hdf5(path)
 
   try:
     data = scipy.io.loadmat(path, variable_names=list(BFM_KEYS))
@@ -129,18 +131,6 @@ def load_bfm(path: str) -> face_model.LinearMorphableModel:
     raise ValueError(f"{path} is not a readable MATLAB .mat file or Basel "
                      f"Face Model .h5 file: {error}") from None
   return _bfm2009_model(data, path)
-
-
-def _is_hdf5(path: str) -> bool:
-  # HDF5 puts its signature at byte 0, 512, 1024, ... (MATLAB v7.3 files
-  # keep their text header in the first 512 bytes).
-  try:
-    with open(path, "rb") as file:
-      head = file.read(4096)
-  except OSError as error:
-    raise ValueError(f"{path} cannot be read: {error}") from None
-  return any(head[offset:offset + 8] == _HDF5_SIGNATURE
-             for offset in range(0, len(head), 512))
 
 
 def _load_bfm_hdf5(path: str) -> face_model.LinearMorphableModel:
@@ -200,11 +190,9 @@ def _load_bfm_hdf5(path: str) -> face_model.LinearMorphableModel:
     # The Basel files hold colours in [0, 1]; a converted file in 0-255 says
     # so by its mean.
     unit = 255.0 if color_mean.max() > 1.5 else 1.0
+    albedo_mean, albedo_basis = _luma_albedo(color_mean, color_basis, unit)
     albedo = dict(
-        albedo_mean=color_mean.reshape(num_vertices, 3) @ _LUMA / unit,
-        albedo_basis=np.einsum("vck,c->kv",
-                               color_basis.reshape(num_vertices, 3, -1),
-                               _LUMA) / unit,
+        albedo_mean=albedo_mean, albedo_basis=albedo_basis,
         albedo_stddev=_sqrt_variance(arrays["color/model/pcaVariance"],
                                      color_basis.shape[1],
                                      "color/model/pcaVariance", path))
@@ -213,6 +201,18 @@ def _load_bfm_hdf5(path: str) -> face_model.LinearMorphableModel:
       shape_basis=basis.T.reshape(-1, num_vertices, 3),
       triangles=cells.astype(np.int64), shape_stddev=stddev, name=path,
       **albedo)
+
+
+def _luma_albedo(rgb_mean, rgb_basis, unit: float) -> tuple:
+  """Grayscale albedo mean [N] and modes [K, N] from RGB ones in [0, unit].
+
+  rgb_mean: [3N], rgb_basis: [3N, K], both interleaved r, g, b per vertex.
+  """
+  num_vertices = rgb_mean.size // 3
+  mean = rgb_mean.reshape(num_vertices, 3) @ _LUMA / unit
+  basis = np.einsum("vck,c->kv", rgb_basis.reshape(num_vertices, 3, -1),
+                    _LUMA) / unit
+  return mean, basis
 
 
 def _sqrt_variance(value, size, name, path) -> np.ndarray:
@@ -250,9 +250,7 @@ def _bfm2009_model(data, path: str) -> face_model.LinearMorphableModel:
     raise ValueError(f"{path}: tl holds 1-based vertex indices in [1, "
                      f"{num_vertices}], got values in [{triangles.min()}, "
                      f"{triangles.max()}].")
-  albedo_mean = tex_mu.reshape(num_vertices, 3) @ _LUMA / 255.0
-  albedo_basis = np.einsum("vck,c->kv",
-                           tex_pc.reshape(num_vertices, 3, -1), _LUMA) / 255.0
+  albedo_mean, albedo_basis = _luma_albedo(tex_mu, tex_pc, 255.0)
   return face_model.LinearMorphableModel(
       mean=shape_mu.reshape(num_vertices, 3),
       shape_basis=shape_pc.T.reshape(-1, num_vertices, 3),
