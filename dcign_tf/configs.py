@@ -36,6 +36,10 @@ class NetworkConfig:
     padding: "valid" (the paper's) or "same".
     dense_init_stddev: stddev of the normal init of the linear layers (the
       original code's 0.01).
+    dense_units: width of one hidden fully connected ReLU layer on each side
+      of the code: between the encoder's last feature map and its two heads,
+      and between the latents and the decoder's first feature map (0: the
+      paper's linear maps, none).
   """
 
   image_size: int = 150
@@ -47,6 +51,7 @@ class NetworkConfig:
   decoder_kernels: Tuple[int, ...] = (7, 7, 7, 7)
   padding: str = "valid"
   dense_init_stddev: float = 0.01
+  dense_units: int = 0
 
   def __post_init__(self):
     for name in ("encoder_filters", "encoder_kernels", "decoder_filters",
@@ -77,6 +82,9 @@ class NetworkConfig:
           "decoder_kernels needs one more entry than decoder_filters (the "
           f"last stage outputs the image), got {self.decoder_kernels} and "
           f"{self.decoder_filters}.")
+    if self.dense_units < 0:
+      raise ValueError(f"dense_units must be >= 0 (0: no hidden layer), got "
+                       f"{self.dense_units}.")
     if min(self.encoder_filters + self.decoder_filters +
            self.encoder_kernels + self.decoder_kernels) < 1:
       raise ValueError("filters and kernel sizes must be >= 1.")
@@ -127,8 +135,14 @@ class NetworkConfig:
     return ", ".join(str(s) for s in nearest) or "none in [32, 256]"
 
   def to_dict(self) -> dict:
-    return {k: list(v) if isinstance(v, tuple) else v
-            for k, v in dataclasses.asdict(self).items()}
+    values = {k: list(v) if isinstance(v, tuple) else v
+              for k, v in dataclasses.asdict(self).items()}
+    # Networks without hidden layers were recorded before the setting
+    # existed; leaving it out keeps their records (architecture.json,
+    # shipped presets) equal to today's.
+    if not self.dense_units:
+      del values["dense_units"]
+    return values
 
   @classmethod
   def from_dict(cls, values: dict) -> "NetworkConfig":

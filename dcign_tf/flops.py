@@ -21,10 +21,17 @@ def forward_flops_per_image(network: configs.NetworkConfig,
     out = size - (kernel - 1 if network.padding == "valid" else 0)
     flops += 2.0 * out * out * kernel * kernel * channels * filters
     size, channels = out // 2, filters
-  flops += 2 * 2.0 * size * size * channels * network.latent_size
+  features = size * size * channels
+  if network.dense_units:  # The hidden layers on both sides of the code.
+    flops += 2.0 * features * network.dense_units
+    flops += 2.0 * network.latent_size * network.dense_units
+    features = code = network.dense_units
+  else:
+    code = network.latent_size
+  flops += 2 * 2.0 * features * network.latent_size
   grid = network.decoder_grid()
   channels = network.encoder_filters[-1]
-  flops += 2.0 * network.latent_size * grid * grid * channels
+  flops += 2.0 * code * grid * grid * channels
   size = grid
   for filters, kernel in zip(list(network.decoder_filters) +
                              [network.channels], network.decoder_kernels):

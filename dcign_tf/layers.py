@@ -14,12 +14,27 @@ def _dense_initializer(config: configs.NetworkConfig):
   return keras.initializers.RandomNormal(stddev=config.dense_init_stddev)
 
 
+def _hidden_layers(config: configs.NetworkConfig) -> list:
+  """The hidden fully connected layer of `config.dense_units` (or none).
+
+  Keras's Glorot init, not the linear maps' small normal one: a ReLU layer
+  started at stddev 0.01 would pass on a tenth of its input's scale.
+  """
+  if not config.dense_units:
+    return []
+  return [keras.layers.Dense(config.dense_units, activation="relu",
+                             name="hidden")]
+
+
 @keras.saving.register_keras_serializable(package="dcign_tf")
 class Encoder(keras.layers.Layer):
   """Image -> (loc, log-variance) of the diagonal Gaussian posterior q(z|x).
 
   Convolution, 2x2 max pooling and ReLU per stage, then two linear heads
-  (Kulkarni et al. 2015, Fig. 1; the original code's geometry).
+  (Kulkarni et al. 2015, Fig. 1; the original code's geometry). With
+  `network.dense_units`, a hidden ReLU layer before the heads lets the code
+  be a nonlinear function of the whole feature map: a face's identity seen
+  from another side is not a linear read-out of where its features fall.
 
   With `odd_latents`, those latents are made odd under a horizontal mirror
   of the image: the network sees the image and its mirror image, and an odd
@@ -57,6 +72,7 @@ class Encoder(keras.layers.Layer):
       self.stages.append(keras.layers.MaxPooling2D(2))
       self.stages.append(keras.layers.ReLU())
     self.flatten = keras.layers.Flatten()
+    self.hidden = _hidden_layers(network)
     self.loc_head = keras.layers.Dense(
         network.latent_size, kernel_initializer=_dense_initializer(network),
         name="loc")
@@ -70,6 +86,8 @@ class Encoder(keras.layers.Layer):
     for stage in self.stages:
       features = stage(features)
     features = self.flatten(features)
+    for layer in self.hidden:
+      features = layer(features)
     return self.loc_head(features), self.log_variance_head(features)
 
   def call(self, images):
@@ -248,7 +266,9 @@ class PhaseConv2D(keras.layers.Conv2D):
 class Decoder(keras.layers.Layer):
   """Latents -> image logits [B, S, S, C] (apply a sigmoid for pixels).
 
-  A linear layer and ReLU to the first feature map, then per stage
+  A linear layer and ReLU to the first feature map (after a hidden ReLU
+  layer with `network.dense_units`, so pose and identity latents can
+  combine nonlinearly before any pixel is drawn), then per stage
   nearest-neighbour x2 upsampling and a convolution, ReLU between stages.
   Returning logits lets the loss use a numerically stable cross-entropy.
 
@@ -266,6 +286,7 @@ class Decoder(keras.layers.Layer):
     self.phases = bool(phases)
     grid = network.decoder_grid()
     first_filters = network.encoder_filters[-1]
+    self.hidden = _hidden_layers(network)
     self.project = keras.layers.Dense(
         grid * grid * first_filters,
         kernel_initializer=_dense_initializer(network), activation="relu")
@@ -283,8 +304,15 @@ class Decoder(keras.layers.Layer):
           count, kernel, padding=network.padding,
           activation=None if last else "relu"))
 
+  def first_feature_map(self, latents):
+    """The map the first upsampling stage reads [B, g, g, C]."""
+    features = latents
+    for layer in self.hidden:
+      features = layer(features)
+    return self.reshape(self.project(features))
+
   def call(self, latents):
-    features = self.reshape(self.project(latents))
+    features = self.first_feature_map(latents)
     for upsample, convolution in zip(self.stages[0::2], self.stages[1::2]):
       if self.phases:
         # The upsampling is folded into the convolution (same values).

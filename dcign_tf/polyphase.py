@@ -131,7 +131,7 @@ def upsample_conv(features, kernel, bias, padding: str, activation=None,
 def decode(decoder, latents):
   """A `layers.Decoder`'s logits, each upsampling + convolution stage
   computed by `upsample_conv`."""
-  features = decoder.reshape(decoder.project(latents))
+  features = decoder.first_feature_map(latents)
   stages = decoder.stages
   padding = decoder.network.padding
   for upsample, conv in zip(stages[0::2], stages[1::2]):

@@ -63,6 +63,8 @@ class TrainConfig:
   data_dir: Optional[str] = None
   workers: int = 0
   network: str = "small"
+  # A hidden ReLU layer this wide on each side of the code (0: none).
+  dense_units: int = 0
   latent_size: int = 32
   training: str = "dcign"
   invariance_scale: float = model_lib.DEFAULT_INVARIANCE_SCALE
@@ -129,9 +131,12 @@ def config_from_dict(values: dict) -> TrainConfig:
 
 
 def network_config(config: TrainConfig) -> configs.NetworkConfig:
-  return configs.preset(config.network, image_size=config.image_size,
-                        latent_size=config.latent_size,
-                        channels=config.channels)
+  network = configs.preset(config.network, image_size=config.image_size,
+                           latent_size=config.latent_size,
+                           channels=config.channels)
+  if config.dense_units:
+    network = dataclasses.replace(network, dense_units=config.dense_units)
+  return network
 
 
 def validate(config: TrainConfig) -> configs.NetworkConfig:

@@ -72,6 +72,36 @@ def test_paper_encoder_is_unchanged_without_odd_latents():
   assert keras.ops.shape(encoder(images)[0]) == (3, 5)
 
 
+def test_hidden_layers_sit_between_the_feature_maps_and_the_code():
+  network = configs.NetworkConfig(**{**NETWORK.to_dict(), "dense_units": 7})
+  encoder, decoder = layers.Encoder(network), layers.Decoder(network)
+  images = _images()
+  loc, log_variance = (np.asarray(t) for t in encoder(images))
+  # The heads read the hidden layer: ReLU(features W + b) W_head + b_head.
+  features = images
+  for stage in encoder.stages:
+    features = stage(features)
+  features = np.asarray(features).reshape(3, -1)
+  hidden_kernel, hidden_bias = (np.asarray(w) for w in
+                                encoder.hidden[0].weights)
+  assert hidden_kernel.shape == (features.shape[1], 7)
+  hidden = np.maximum(features @ hidden_kernel + hidden_bias, 0.0)
+  head_kernel, head_bias = (np.asarray(w) for w in encoder.loc_head.weights)
+  np.testing.assert_allclose(loc, hidden @ head_kernel + head_bias,
+                             rtol=1e-5, atol=1e-6)
+  assert log_variance.shape == (3, 5)
+  # The decoder's projection reads a 7-wide hidden layer of the latents.
+  assert decoder(loc).shape == (3, 16, 16, 1)
+  assert np.asarray(decoder.hidden[0].weights[0]).shape == (5, 7)
+  assert np.asarray(decoder.project.weights[0]).shape[0] == 7
+  # Without the setting there is no hidden layer: the paper's linear maps.
+  plain = layers.Encoder(NETWORK)
+  plain(images)
+  assert not plain.hidden and len(plain.weights) == 2 * 2 + 2 * 2
+  clone = layers.Encoder.from_config(encoder.get_config())
+  assert clone.network.dense_units == 7
+
+
 def test_nearest_upsampling_repeats_each_pixel_twice():
   features = np.random.default_rng(0).normal(size=(2, 3, 5, 4)).astype(
       np.float32)

@@ -18,7 +18,7 @@ from trainers import source_flags
 _DEFAULTS = train_config_lib.TrainConfig(model_dir="")
 # Settings read from the flag of the same name, as they are.
 _PLAIN = ("ratio", "groups_per_batch", "members_per_group", "data", "network",
-          "latent_size", "training", "invariance_scale",
+          "dense_units", "latent_size", "training", "invariance_scale",
           "invariance_spread_scale", "beta", "clamp_gradient",
           "clamp_target", "likelihood", "pixel_stddev", "kl_warmup_steps",
           "range_warmup_steps", "live_reuse", "strategy", "mixed_precision", "jit_compile",
@@ -47,6 +47,9 @@ _define("enum", "data", "live: render groups on the fly; prepared: read the "
         "dcign_faces TFDS dataset (prepared if missing).",
         train_config_lib.DATA_MODES)
 _define("string", "network", "Network preset: paper, medium or small.")
+_define("integer", "dense_units", "Width of a hidden fully connected ReLU "
+        "layer on each side of the code, after the encoder's convolutions "
+        "and before the decoder's (0: the paper's linear maps).")
 _define("integer", "latent_size", "Latents (N).")
 _define("string", "training", "dcign (clamp and pull to the group mean), "
         "vae (the paper's baseline), gvae (Group-VAE: the posteriors of the "
